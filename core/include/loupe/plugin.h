@@ -1,0 +1,151 @@
+/*
+ * plugin.h — THE loupe plugin ABI: the only header a plugin includes.
+ *
+ * A plugin is one shared object `<name>.so` that exports exactly one symbol:
+ *
+ *   static const lp_host *host;
+ *   static const lp_param_spec params[] = {
+ *       { "slope", LP_PARAM_NUMBER, "0", "negative slope (0 = plain ReLU)" },
+ *       { 0 } };
+ *   static const lp_layer_vtable vt = { .size = sizeof vt, .init = ..., .forward = ... };
+ *   static const lp_plugin desc = { LP_ABI_VERSION, sizeof desc, LP_KIND_LAYER, "relu", "1.0.0",
+ *                                   "rectified linear unit", params, sizeof(struct state), &vt };
+ *   LP_EXPORT const lp_plugin *lp_plugin_init(const lp_host *h) {
+ *       if (h->abi_version != LP_ABI_VERSION || h->size < sizeof *h) return NULL;
+ *       host = h; return &desc; }
+ *
+ * Plugins link neither the core nor libvulkan nor libhdf5: everything goes through the lp_host
+ * table the core hands in. Both lp_host and lp_plugin start with abi_version and size, and only
+ * ever grow at the end (append-only). The core allocates and frees each instance's state
+ * (state_size bytes, zeroed); a plugin never frees core objects. Every vtable function returns
+ * an lp_status and reports failures through host->error(ctx, code, fmt, ...).
+ */
+#ifndef LOUPE_PLUGIN_H
+#define LOUPE_PLUGIN_H
+
+#include "loupe/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LP_ABI_VERSION 1u
+#define LP_EXPORT __attribute__((visibility("default")))
+#define LP_PLUGIN_SYMBOL "lp_plugin_init"
+
+typedef enum lp_plugin_kind {
+	LP_KIND_LAYER = 1,
+	LP_KIND_DATASET = 2,
+	LP_KIND_ANALYSIS = 3,
+} lp_plugin_kind;
+
+typedef enum lp_param_type {
+	LP_PARAM_NUMBER = 1, /* double */
+	LP_PARAM_INT = 2,    /* int64_t; a Lua float with an integral value is accepted */
+	LP_PARAM_BOOL = 3,
+	LP_PARAM_STRING = 4,
+} lp_param_type;
+
+/* One declared parameter; an array of them ends with { 0 }. def == NULL: required. */
+typedef struct lp_param_spec {
+	const char *name;
+	int type;
+	const char *def;  /* default, written as text: "0.5", "3", "true", "relu" */
+	const char *help;
+} lp_param_spec;
+
+/* Inputs and outputs of one layer call; grows at the end (check size). */
+typedef struct lp_layer_io {
+	uint32_t size;
+	const lp_tensor *x;   /* input */
+	lp_tensor *y;         /* output (forward) */
+	const lp_tensor *dy;  /* gradient of the loss w.r.t. y (backward) */
+	lp_tensor *dx;        /* gradient w.r.t. x, written by backward */
+	uint64_t step;        /* training step, for counter-based RNG (dropout) */
+	int training;
+} lp_layer_io;
+
+typedef struct lp_layer_vtable {
+	uint32_t size; /* sizeof(lp_layer_vtable) as the plugin was built */
+	/* Read parameters into state. Required. */
+	int (*init)(lp_ctx *ctx, void *state, const lp_params *params);
+	/* Output shape for an input shape. Required. */
+	int (*shape)(lp_ctx *ctx, void *state, int rank, const int64_t *in, int *out_rank,
+		     int64_t *out);
+	/* Create kernels (called once, after init). Optional. */
+	int (*build)(lp_ctx *ctx, void *state);
+	/* Record the forward pass into cmd. Required. */
+	int (*forward)(lp_ctx *ctx, void *state, lp_cmd *cmd, const lp_layer_io *io);
+	/* Record the backward pass (write io->dx). Required. */
+	int (*backward)(lp_ctx *ctx, void *state, lp_cmd *cmd, const lp_layer_io *io);
+	/* Free what build/init made. Optional. */
+	void (*destroy)(lp_ctx *ctx, void *state);
+	/* CPU twins over float32 host arrays of n elements in the same layout; tests only. */
+	int (*forward_ref)(lp_ctx *ctx, void *state, int rank, const int64_t *dims,
+			   const float *x, float *y);
+	int (*backward_ref)(lp_ctx *ctx, void *state, int rank, const int64_t *dims,
+			    const float *x, const float *y, const float *dy, float *dx);
+} lp_layer_vtable;
+
+/* The descriptor a plugin returns from lp_plugin_init. */
+typedef struct lp_plugin {
+	uint32_t abi_version;        /* LP_ABI_VERSION the plugin was built against */
+	uint32_t size;               /* sizeof(lp_plugin) as the plugin was built */
+	uint32_t kind;               /* lp_plugin_kind */
+	const char *name;            /* must equal the file stem */
+	const char *version;         /* semantic version of the plugin */
+	const char *summary;         /* one line */
+	const lp_param_spec *params; /* { 0 }-terminated; may be NULL for none */
+	size_t state_size;           /* bytes of per-instance state the core allocates */
+	const void *vtable;          /* lp_layer_vtable for LP_KIND_LAYER */
+} lp_plugin;
+
+/* The table the core hands in. Append-only; starts with abi_version and size. */
+typedef struct lp_host {
+	uint32_t abi_version;
+	uint32_t size;
+	/* errors and logging */
+	int (*error)(lp_ctx *ctx, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+	void (*log)(lp_ctx *ctx, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+	/* parameters (by declared name; the core has validated types already) */
+	double (*param_number)(const lp_params *p, const char *name);
+	int64_t (*param_int)(const lp_params *p, const char *name);
+	int (*param_bool)(const lp_params *p, const char *name);
+	const char *(*param_string)(const lp_params *p, const char *name);
+	/* tensors */
+	int (*tensor_new)(lp_ctx *ctx, int dtype, int rank, const int64_t *dims, lp_tensor **out);
+	void (*tensor_free)(lp_tensor *t);
+	int (*tensor_rank)(const lp_tensor *t);
+	const int64_t *(*tensor_dims)(const lp_tensor *t);
+	int (*tensor_dtype)(const lp_tensor *t);
+	int64_t (*tensor_numel)(const lp_tensor *t);
+	const char *(*tensor_name)(const lp_tensor *t);
+	int (*tensor_write)(lp_ctx *ctx, lp_tensor *t, const void *src, size_t bytes);
+	int (*tensor_read)(lp_ctx *ctx, const lp_tensor *t, void *dst, size_t bytes);
+	/* kernels and dispatch */
+	int (*kernel_new)(lp_ctx *ctx, const lp_kernel_desc *desc, lp_kernel **out);
+	void (*kernel_free)(lp_kernel *k);
+	int (*dispatch)(lp_cmd *cmd, lp_kernel *k, const uint32_t groups[3], const void *push,
+			uint32_t push_size, const lp_binding *bindings, uint32_t n_bindings);
+	/* largest range one binding may cover, and the offset alignment a split must keep */
+	uint64_t (*max_binding_bytes)(lp_ctx *ctx);
+	uint64_t (*binding_align)(lp_ctx *ctx);
+	/* archive (paths are absolute inside the file, parents are created) */
+	int (*archive_write)(lp_archive *a, const char *path, int dtype, int rank,
+			     const int64_t *dims, const char *const *axes, const void *data);
+	int (*archive_write_strings)(lp_archive *a, const char *path, size_t n,
+				     const char *const *strings, const char *axis);
+	int (*archive_attr_string)(lp_archive *a, const char *obj, const char *name,
+				   const char *value);
+	int (*archive_attr_number)(lp_archive *a, const char *obj, const char *name, double value);
+	int (*archive_attr_int)(lp_archive *a, const char *obj, const char *name, int64_t value);
+	/* seeded RNG of the context */
+	uint64_t (*rng_next)(lp_ctx *ctx);
+} lp_host;
+
+typedef const lp_plugin *(*lp_plugin_init_fn)(const lp_host *host);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

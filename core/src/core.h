@@ -1,0 +1,46 @@
+/*
+ * core.h — internals shared by the core's files (not installed, not for plugins).
+ */
+#ifndef LOUPE_CORE_H
+#define LOUPE_CORE_H
+
+#include "loupe/archive.h"
+#include "loupe/loupe.h"
+#include "loupe/plugin.h"
+
+struct lpvk_device;
+struct lpvk_buf;
+struct lp_plugin_set;
+
+struct lp_ctx {
+	char err[4096];
+	int err_code;
+	lp_log_fn log;
+	void *log_user;
+	uint64_t seed, rng;
+	int has_spare;
+	double spare;
+	int profile;
+	lp_profile_entry *prof;
+	size_t nprof, capprof;
+	struct lpvk_device *dev;
+	uint64_t vk_messages; /* validation layer reports */
+	struct lp_plugin_set *plugins;
+};
+
+/* tensor.c */
+struct lpvk_buf *lp_tensor_buf(const lp_tensor *t);
+
+/* ctx.c: profile entries are appended by cmd.c after a submit. */
+void lpi_profile_reset(lp_ctx *ctx);
+int lpi_profile_add(lp_ctx *ctx, const char *kernel, double ms, const uint32_t groups[3]);
+
+/* plugin.c */
+void lpi_plugins_free(lp_ctx *ctx);
+const lp_host *lpi_host(void);
+
+/* sha256.c: hex digest (65 bytes with NUL) of a file. */
+int lpi_sha256_file(lp_ctx *ctx, const char *path, char hex[65]);
+void lpi_sha256(const void *data, size_t n, uint8_t out[32]);
+
+#endif

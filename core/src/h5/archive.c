@@ -1,0 +1,1111 @@
+/*
+ * archive.c — the run archive: one HDF5 file per run (schema: docs/ARCHIVE.md).
+ *
+ * The only file besides the checkpoint code that includes hdf5.h. Every negative HDF5 return
+ * becomes LP_ERR_HDF5 with a message "archive: FILE: what OBJECT: HDF5's innermost reason",
+ * recorded before any cleanup call (each HDF5 API call clears the error stack on entry).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Debian configures HDF5 with the 1.8 API as the default (H5_USE_18_API_DEFAULT), and
+ * H5version.h refuses that together with H5_NO_DEPRECATED_SYMBOLS. Read the version map once
+ * without that default (its include guard keeps hdf5.h from reading it again), so the
+ * deprecated calls stay hidden and every unnumbered name maps to its 1.10 version. */
+#include <H5pubconf.h>
+#if defined(H5_NO_DEPRECATED_SYMBOLS) && defined(H5_USE_18_API_DEFAULT)
+#undef H5_USE_18_API_DEFAULT
+#include <H5version.h>
+#endif
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include "loupe/archive.h"
+
+#define BIG_BYTES ((uint64_t)4 << 20)   /* numeric datasets above this are chunked + deflated */
+#define CHUNK_BYTES ((uint64_t)1 << 20) /* target chunk size for those */
+
+enum { KIND_NONE, KIND_GROUP, KIND_DATASET, KIND_OTHER };
+
+struct lp_archive {
+	lp_ctx *ctx;
+	hid_t file;
+	hid_t lcpl; /* link creation: create missing parent groups */
+	hid_t str;  /* UTF-8 variable-length string */
+	char *path;
+	int writable;
+};
+
+/* What a dataset's or attribute's type and dataspace say. */
+typedef struct meta {
+	H5T_class_t cls;
+	size_t size;
+	int is_signed, is_vlen;
+	H5T_cset_t cset;
+	int rank;
+	hsize_t dims[LP_MAX_RANK];
+	hsize_t n;
+} meta;
+
+/* ---- errors ---------------------------------------------------------------------------- */
+
+static herr_t first_desc(unsigned n, const H5E_error2_t *err, void *data)
+{
+	char *buf = data;
+
+	(void)n;
+	if (!buf[0] && err->desc && err->desc[0])
+		snprintf(buf, 256, "%s", err->desc);
+	return 0;
+}
+
+/* Record an HDF5 failure; must run before the next HDF5 call, which clears the stack. */
+__attribute__((format(printf, 3, 4)))
+static int h5fail(lp_ctx *ctx, const char *file, const char *fmt, ...)
+{
+	char what[1024], desc[256] = "";
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	/* Upward: the first record is the innermost, the most specific reason. */
+	H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_desc, desc);
+	if (desc[0])
+		return lp_error(ctx, LP_ERR_HDF5, "archive: %s: %s: %s", file, what, desc);
+	return lp_error(ctx, LP_ERR_HDF5, "archive: %s: %s", file, what);
+}
+
+static int nomem(lp_archive *a, const char *obj)
+{
+	return lp_error(a->ctx, LP_ERR_NOMEM, "archive: %s: out of memory for %s", a->path, obj);
+}
+
+static int check_path(lp_archive *a, const char *path)
+{
+	if (!path || path[0] != '/')
+		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: path must be absolute: '%s'",
+				a->path, path ? path : "(null)");
+	return LP_OK;
+}
+
+static int check_writable(lp_archive *a, const char *path)
+{
+	int ret = check_path(a, path);
+
+	if (!ret && !a->writable)
+		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: opened read-only, cannot write %s",
+			       a->path, path);
+	return ret;
+}
+
+/* ---- lookup ---------------------------------------------------------------------------- */
+
+static int link_kind(lp_archive *a, const char *path, int *kind)
+{
+	htri_t e = H5Lexists(a->file, path, H5P_DEFAULT);
+	hid_t o;
+	H5I_type_t t;
+
+	if (e < 0)
+		return h5fail(a->ctx, a->path, "cannot look up %s", path);
+	*kind = KIND_NONE;
+	if (e == 0)
+		return LP_OK;
+	o = H5Oopen(a->file, path, H5P_DEFAULT);
+	if (o < 0) /* a dangling soft or external link: nothing is there */
+		return LP_OK;
+	t = H5Iget_type(o);
+	*kind = t == H5I_GROUP ? KIND_GROUP : t == H5I_DATASET ? KIND_DATASET : KIND_OTHER;
+	H5Oclose(o);
+	return LP_OK;
+}
+
+/* What is at an absolute path. Each component is checked from the root down, because
+ * H5Lexists fails when an intermediate link is missing or is not a group. */
+static int obj_kind(lp_archive *a, const char *path, int *kind)
+{
+	size_t len = strlen(path), i;
+	char *buf = malloc(len + 1);
+	int ret = LP_OK;
+
+	*kind = KIND_GROUP; /* "/" */
+	if (!buf)
+		return nomem(a, path);
+	memcpy(buf, path, len + 1);
+	for (i = 1; i <= len; i++) {
+		char c = buf[i];
+
+		if ((c != '/' && c != '\0') || buf[i - 1] == '/')
+			continue;
+		buf[i] = '\0';
+		ret = link_kind(a, buf, kind);
+		buf[i] = c;
+		if (ret || *kind != KIND_GROUP)
+			break;
+	}
+	/* stopped at a dataset (or nothing) with more components to go: the path does not exist */
+	if (!ret && i < len && strspn(path + i, "/") != len - i)
+		*kind = KIND_NONE;
+	free(buf);
+	return ret;
+}
+
+/* Open the object at path, or fail naming it: LP_ERR_NOTFOUND when nothing is there. */
+static int open_obj(lp_archive *a, const char *path, int want, hid_t *out)
+{
+	int kind, ret = check_path(a, path);
+
+	if (!ret)
+		ret = obj_kind(a, path, &kind);
+	if (ret)
+		return ret;
+	if (kind == KIND_NONE)
+		return lp_error(a->ctx, LP_ERR_NOTFOUND, "archive: %s: no %s %s", a->path,
+				want == KIND_DATASET ? "dataset" : want == KIND_GROUP ? "group" : "object",
+				path);
+	if (want != KIND_NONE && kind != want)
+		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s is not a %s", a->path, path,
+				want == KIND_DATASET ? "dataset" : "group");
+	*out = H5Oopen(a->file, path, H5P_DEFAULT);
+	if (*out < 0)
+		return h5fail(a->ctx, a->path, "cannot open %s", path);
+	return LP_OK;
+}
+
+static int get_meta(lp_archive *a, hid_t id, int is_attr, const char *obj, meta *m)
+{
+	hid_t type = is_attr ? H5Aget_type(id) : H5Dget_type(id), space;
+	hssize_t n;
+	int ret = LP_OK;
+
+	memset(m, 0, sizeof(*m));
+	if (type < 0)
+		return h5fail(a->ctx, a->path, "cannot get the type of %s", obj);
+	m->cls = H5Tget_class(type);
+	m->size = H5Tget_size(type);
+	if (m->cls == H5T_INTEGER)
+		m->is_signed = H5Tget_sign(type) == H5T_SGN_2;
+	if (m->cls == H5T_STRING) {
+		m->is_vlen = H5Tis_variable_str(type) > 0;
+		m->cset = H5Tget_cset(type);
+	}
+	if (m->cls == H5T_NO_CLASS || m->size == 0 || (m->cls == H5T_STRING && m->cset < 0)) {
+		ret = h5fail(a->ctx, a->path, "cannot read the type of %s", obj);
+		goto out_type;
+	}
+	space = is_attr ? H5Aget_space(id) : H5Dget_space(id);
+	if (space < 0) {
+		ret = h5fail(a->ctx, a->path, "cannot get the shape of %s", obj);
+		goto out_type;
+	}
+	m->rank = H5Sget_simple_extent_ndims(space);
+	n = H5Sget_simple_extent_npoints(space);
+	if (m->rank < 0 || n < 0 || (m->rank <= LP_MAX_RANK &&
+				     H5Sget_simple_extent_dims(space, m->dims, NULL) < 0))
+		ret = h5fail(a->ctx, a->path, "cannot read the shape of %s", obj);
+	else if (m->rank > LP_MAX_RANK)
+		ret = lp_error(a->ctx, LP_ERR_FORMAT, "archive: %s: %s has rank %d, above %d",
+			       a->path, obj, m->rank, LP_MAX_RANK);
+	m->n = (hsize_t)n;
+	H5Sclose(space);
+out_type:
+	H5Tclose(type);
+	return ret;
+}
+
+static int meta_dtype(const meta *m)
+{
+	if (m->cls == H5T_FLOAT)
+		return LP_F32;
+	if (m->cls != H5T_INTEGER)
+		return 0;
+	if (m->size == 1 && !m->is_signed)
+		return LP_U8;
+	if (m->size < 4 || (m->size == 4 && m->is_signed))
+		return LP_I32;
+	return LP_I64;
+}
+
+/* File type, memory type and element size of a loupe dtype; -1 if unknown. */
+static int dtype_map(int dtype, hid_t *ftype, hid_t *mtype, size_t *size)
+{
+	switch (dtype) {
+	case LP_F32: *ftype = H5T_IEEE_F32LE; *mtype = H5T_NATIVE_FLOAT; *size = 4; return 0;
+	case LP_I32: *ftype = H5T_STD_I32LE; *mtype = H5T_NATIVE_INT32; *size = 4; return 0;
+	case LP_I64: *ftype = H5T_STD_I64LE; *mtype = H5T_NATIVE_INT64; *size = 8; return 0;
+	case LP_U8: *ftype = H5T_STD_U8LE; *mtype = H5T_NATIVE_UINT8; *size = 1; return 0;
+	default: return -1;
+	}
+}
+
+/* ---- open, create, close ---------------------------------------------------------------- */
+
+static void archive_free(lp_archive *a)
+{
+	if (a->file >= 0)
+		H5Fclose(a->file);
+	if (a->lcpl >= 0)
+		H5Pclose(a->lcpl);
+	if (a->str >= 0)
+		H5Tclose(a->str);
+	free(a->path);
+	free(a);
+}
+
+static int archive_new(lp_ctx *ctx, const char *path, int writable, lp_archive **out)
+{
+	lp_archive *a = calloc(1, sizeof(*a));
+
+	*out = NULL;
+	if (!a)
+		return lp_error(ctx, LP_ERR_NOMEM, "archive: %s: out of memory", path);
+	a->ctx = ctx;
+	a->file = a->lcpl = a->str = -1;
+	a->writable = writable;
+	a->path = strdup(path);
+	if (!a->path) {
+		free(a);
+		return lp_error(ctx, LP_ERR_NOMEM, "archive: %s: out of memory", path);
+	}
+	/* HDF5 must never print; the error stack is still recorded for our messages. */
+	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+	a->lcpl = H5Pcreate(H5P_LINK_CREATE);
+	if (a->lcpl < 0 || H5Pset_create_intermediate_group(a->lcpl, 1) < 0)
+		goto out_fail;
+	a->str = H5Tcopy(H5T_C_S1);
+	if (a->str < 0 || H5Tset_size(a->str, H5T_VARIABLE) < 0 ||
+	    H5Tset_cset(a->str, H5T_CSET_UTF8) < 0)
+		goto out_fail;
+	*out = a;
+	return LP_OK;
+out_fail:
+	h5fail(ctx, path, "cannot set up property lists");
+	archive_free(a);
+	return LP_ERR_HDF5;
+}
+
+static int read_text(lp_ctx *ctx, const char *path, char **out)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 4096, n = 0;
+	char *buf = NULL, *grown;
+	int ret = LP_OK;
+
+	*out = NULL;
+	if (!f)
+		return lp_error(ctx, LP_ERR_IO, "archive: cannot read script %s: %s", path,
+				strerror(errno));
+	for (;;) {
+		grown = realloc(buf, cap);
+		if (!grown) {
+			ret = lp_error(ctx, LP_ERR_NOMEM, "archive: cannot read script %s: %s", path,
+				       strerror(ENOMEM));
+			goto out_close;
+		}
+		buf = grown;
+		n += fread(buf + n, 1, cap - 1 - n, f);
+		if (n < cap - 1)
+			break;
+		cap *= 2;
+	}
+	if (ferror(f)) {
+		ret = lp_error(ctx, LP_ERR_IO, "archive: cannot read script %s: %s", path,
+			       strerror(errno ? errno : EIO));
+		goto out_close;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	buf = NULL;
+out_close:
+	free(buf);
+	fclose(f);
+	return ret;
+}
+
+static int load_script(lp_ctx *ctx, const lp_provenance *p, char **out)
+{
+	if (!p->script_text && p->script_path)
+		return read_text(ctx, p->script_path, out);
+	*out = strdup(p->script_text ? p->script_text : "");
+	if (!*out)
+		return lp_error(ctx, LP_ERR_NOMEM, "archive: out of memory for the script text");
+	return LP_OK;
+}
+
+static int write_text(lp_archive *a, const char *path, const char *text);
+
+/* Root attributes and /provenance of a new archive. */
+static int stamp(lp_archive *a, const lp_provenance *p, const lp_device_info *dev,
+		 const char *script)
+{
+	char created[32] = "", host[256] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+	int ret;
+
+	if (gmtime_r(&now, &tm))
+		strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		host[0] = '\0';
+	ret = lp_archive_attr_int(a, "/", "format_version", LP_ARCHIVE_FORMAT_VERSION);
+	if (!ret)
+		ret = lp_archive_attr_string(a, "/", "loupe_version", LOUPE_VERSION);
+	if (!ret)
+		ret = lp_archive_attr_string(a, "/", "created", created);
+	if (!ret)
+		ret = lp_archive_attr_string(a, "/", "command", p->command);
+	if (!ret)
+		ret = lp_archive_attr_string(a, "/", "host", host);
+	if (!ret)
+		ret = lp_archive_attr_string(a, "/", "device", dev->name);
+	if (!ret)
+		ret = lp_archive_attr_string(a, "/", "driver", dev->driver);
+	if (!ret)
+		ret = lp_archive_attr_int(a, "/", "seed", (int64_t)p->seed);
+	if (!ret && p->git_rev)
+		ret = lp_archive_attr_string(a, "/", "git_rev", p->git_rev);
+	if (!ret)
+		ret = write_text(a, "/provenance/script", script);
+	if (!ret)
+		ret = lp_archive_attr_string(a, "/provenance", "script_path", p->script_path);
+	return ret;
+}
+
+int lp_archive_create(lp_ctx *ctx, const char *path, const lp_provenance *prov, lp_archive **out)
+{
+	static const lp_provenance none;
+	lp_device_info dev;
+	lp_archive *a;
+	char *script;
+	hid_t fapl;
+	int ret;
+
+	*out = NULL;
+	if (!prov)
+		prov = &none;
+	if (!path || !path[0])
+		return lp_error(ctx, LP_ERR_ARG, "archive: empty file path");
+	memset(&dev, 0, sizeof(dev));
+	ret = lp_device_get_info(ctx, &dev);
+	if (ret)
+		return ret;
+	dev.name[sizeof(dev.name) - 1] = dev.driver[sizeof(dev.driver) - 1] = '\0';
+	ret = load_script(ctx, prov, &script);
+	if (ret)
+		return ret;
+	ret = archive_new(ctx, path, 1, &a);
+	if (ret)
+		goto out_free_script;
+	/* v1.8 object headers up to v1.10: readable by any HDF5 1.10 (h5py, h5dump). */
+	fapl = H5Pcreate(H5P_FILE_ACCESS);
+	if (fapl < 0 || H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110) < 0) {
+		ret = h5fail(ctx, path, "cannot set up file access");
+		goto out_close_fapl;
+	}
+	a->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+	if (a->file < 0)
+		ret = h5fail(ctx, path, "cannot create the file");
+	if (!ret)
+		ret = stamp(a, prov, &dev, script);
+out_close_fapl:
+	if (fapl >= 0)
+		H5Pclose(fapl);
+	if (ret)
+		archive_free(a);
+	else
+		*out = a;
+out_free_script:
+	free(script);
+	return ret;
+}
+
+int lp_archive_open(lp_ctx *ctx, const char *path, int writable, lp_archive **out)
+{
+	struct stat st;
+	lp_archive *a;
+	int ret;
+
+	*out = NULL;
+	if (!path || !path[0])
+		return lp_error(ctx, LP_ERR_ARG, "archive: empty file path");
+	if (stat(path, &st) != 0)
+		return lp_error(ctx, LP_ERR_IO, "archive: cannot open %s: %s", path, strerror(errno));
+	ret = archive_new(ctx, path, !!writable, &a);
+	if (ret)
+		return ret;
+	a->file = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
+	if (a->file < 0) {
+		ret = h5fail(ctx, path, "cannot open the file for %s",
+			     writable ? "writing" : "reading");
+		archive_free(a);
+		return ret;
+	}
+	*out = a;
+	return LP_OK;
+}
+
+/* /provenance/plugins/{name,version,path,sha256}: one string column per field. */
+static int record_plugins(lp_archive *a)
+{
+	static const char *const cols[4] = { "name", "version", "path", "sha256" };
+	const lp_plugin_record *recs = NULL;
+	size_t n = lp_ctx_plugins(a->ctx, &recs), i;
+	const char **col = calloc(n ? n : 1, sizeof(*col));
+	char path[64];
+	int ret, k;
+
+	if (!col)
+		return nomem(a, "/provenance/plugins");
+	ret = lp_archive_group(a, "/provenance/plugins");
+	for (k = 0; k < 4 && !ret; k++) {
+		for (i = 0; i < n; i++)
+			col[i] = k == 0 ? recs[i].name : k == 1 ? recs[i].version
+				: k == 2 ? recs[i].path : recs[i].sha256;
+		snprintf(path, sizeof(path), "/provenance/plugins/%s", cols[k]);
+		ret = lp_archive_write_strings(a, path, n, col, "plugin");
+	}
+	free(col);
+	if (!ret)
+		ret = lp_archive_attr_int(a, "/", "seed", (int64_t)lp_ctx_get_seed(a->ctx));
+	return ret;
+}
+
+int lp_archive_close(lp_archive *a)
+{
+	int ret = LP_OK;
+
+	if (!a)
+		return LP_OK;
+	if (a->writable) {
+		ret = record_plugins(a);
+		if (H5Fflush(a->file, H5F_SCOPE_GLOBAL) < 0 && !ret)
+			ret = h5fail(a->ctx, a->path, "cannot flush the file");
+	}
+	if (H5Fclose(a->file) < 0 && !ret)
+		ret = h5fail(a->ctx, a->path, "cannot close the file");
+	a->file = -1;
+	archive_free(a);
+	return ret;
+}
+
+const char *lp_archive_path(const lp_archive *a)
+{
+	return a ? a->path : NULL;
+}
+
+/* ---- writing ---------------------------------------------------------------------------- */
+
+/* Scalar attribute, replacing one of the same name. */
+static int put_attr(lp_archive *a, hid_t obj, const char *path, const char *name, hid_t ftype,
+		    hid_t mtype, const void *buf)
+{
+	htri_t e = H5Aexists(obj, name);
+	hid_t space, attr;
+	int ret = LP_OK;
+
+	if (e < 0 || (e > 0 && H5Adelete(obj, name) < 0))
+		return h5fail(a->ctx, a->path, "cannot replace attribute %s of %s", name, path);
+	space = H5Screate(H5S_SCALAR);
+	if (space < 0)
+		return h5fail(a->ctx, a->path, "cannot make a scalar space for %s", path);
+	attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+	if (attr < 0) {
+		ret = h5fail(a->ctx, a->path, "cannot create attribute %s of %s", name, path);
+		goto out_space;
+	}
+	if (H5Awrite(attr, mtype, buf) < 0)
+		ret = h5fail(a->ctx, a->path, "cannot write attribute %s of %s", name, path);
+	H5Aclose(attr);
+out_space:
+	H5Sclose(space);
+	return ret;
+}
+
+static int attr_put(lp_archive *a, const char *obj, const char *name, hid_t ftype, hid_t mtype,
+		    const void *buf)
+{
+	hid_t o;
+	int ret = check_writable(a, obj);
+
+	if (!ret && (!name || !name[0]))
+		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: empty attribute name on %s",
+			       a->path, obj);
+	if (!ret)
+		ret = open_obj(a, obj, KIND_NONE, &o);
+	if (ret)
+		return ret;
+	ret = put_attr(a, o, obj, name, ftype, mtype, buf);
+	H5Oclose(o);
+	return ret;
+}
+
+int lp_archive_attr_string(lp_archive *a, const char *obj, const char *name, const char *value)
+{
+	const char *v = value ? value : "";
+
+	return attr_put(a, obj, name, a->str, a->str, &v);
+}
+
+int lp_archive_attr_number(lp_archive *a, const char *obj, const char *name, double value)
+{
+	return attr_put(a, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
+int lp_archive_attr_int(lp_archive *a, const char *obj, const char *name, int64_t value)
+{
+	return attr_put(a, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
+}
+
+int lp_archive_group(lp_archive *a, const char *path)
+{
+	hid_t g;
+	int kind, ret = check_writable(a, path);
+
+	if (!ret)
+		ret = obj_kind(a, path, &kind);
+	if (ret || kind == KIND_GROUP)
+		return ret;
+	if (kind != KIND_NONE)
+		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s exists and is not a group",
+				a->path, path);
+	g = H5Gcreate2(a->file, path, a->lcpl, H5P_DEFAULT, H5P_DEFAULT);
+	if (g < 0)
+		return h5fail(a->ctx, a->path, "cannot create group %s", path);
+	H5Gclose(g);
+	return LP_OK;
+}
+
+/* Large numeric datasets: chunks of about CHUNK_BYTES, gzip level 1 when available. */
+static hid_t make_dcpl(int rank, const hsize_t *dims, size_t elem)
+{
+	hsize_t chunk[LP_MAX_RANK];
+	uint64_t bytes = elem;
+	hid_t dcpl;
+	int i;
+
+	for (i = 0; i < rank; i++)
+		bytes *= chunk[i] = dims[i];
+	if (rank == 0 || bytes <= BIG_BYTES || H5Zfilter_avail(H5Z_FILTER_DEFLATE) <= 0)
+		return H5P_DEFAULT;
+	for (i = 0; i < rank && bytes > CHUNK_BYTES; i++) {
+		while (chunk[i] > 1 && bytes > CHUNK_BYTES) {
+			bytes = bytes / chunk[i] * ((chunk[i] + 1) / 2);
+			chunk[i] = (chunk[i] + 1) / 2;
+		}
+	}
+	dcpl = H5Pcreate(H5P_DATASET_CREATE);
+	if (dcpl >= 0 && (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_deflate(dcpl, 1) < 0)) {
+		H5Pclose(dcpl);
+		return -1;
+	}
+	return dcpl;
+}
+
+/* A new dataset at path, replacing a dataset already there; elem = 0: never chunk. */
+static int create_dset(lp_archive *a, const char *path, hid_t type, int rank, const hsize_t *dims,
+		       size_t elem, hid_t *out)
+{
+	hid_t space, dcpl;
+	int kind, ret = check_writable(a, path);
+
+	if (!ret)
+		ret = obj_kind(a, path, &kind);
+	if (ret)
+		return ret;
+	if (kind == KIND_GROUP || kind == KIND_OTHER)
+		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s exists and is not a dataset",
+				a->path, path);
+	if (kind == KIND_DATASET && H5Ldelete(a->file, path, H5P_DEFAULT) < 0)
+		return h5fail(a->ctx, a->path, "cannot replace dataset %s", path);
+	space = rank ? H5Screate_simple(rank, dims, NULL) : H5Screate(H5S_SCALAR);
+	if (space < 0)
+		return h5fail(a->ctx, a->path, "cannot make the dataspace of %s", path);
+	dcpl = make_dcpl(rank, dims, elem);
+	if (dcpl < 0) {
+		ret = h5fail(a->ctx, a->path, "cannot set up chunking for %s", path);
+		goto out_space;
+	}
+	*out = H5Dcreate2(a->file, path, type, space, a->lcpl, dcpl, H5P_DEFAULT);
+	if (*out < 0)
+		ret = h5fail(a->ctx, a->path, "cannot create dataset %s", path);
+	if (dcpl != H5P_DEFAULT)
+		H5Pclose(dcpl);
+out_space:
+	H5Sclose(space);
+	return ret;
+}
+
+/* Dimension labels (h5py: dset.dims[i].label) plus an "axes" attribute, comma-joined. */
+static int set_axes(lp_archive *a, const char *path, hid_t d, int rank, const char *const *axes)
+{
+	char dflt[LP_MAX_RANK][16];
+	const char *label[LP_MAX_RANK];
+	size_t len = 1;
+	char *joined;
+	int i, ret;
+
+	if (rank == 0)
+		return LP_OK;
+	for (i = 0; i < rank; i++) {
+		snprintf(dflt[i], sizeof(dflt[i]), "dim_%d", i);
+		label[i] = axes && axes[i] && axes[i][0] ? axes[i] : dflt[i];
+		len += strlen(label[i]) + 1;
+		if (H5DSset_label(d, (unsigned)i, label[i]) < 0)
+			return h5fail(a->ctx, a->path, "cannot label axis %d of %s", i, path);
+	}
+	joined = malloc(len);
+	if (!joined)
+		return nomem(a, path);
+	joined[0] = '\0';
+	for (i = 0; i < rank; i++) {
+		if (i)
+			strcat(joined, ",");
+		strcat(joined, label[i]);
+	}
+	ret = put_attr(a, d, path, "axes", a->str, a->str, &joined);
+	free(joined);
+	return ret;
+}
+
+int lp_archive_write(lp_archive *a, const char *path, int dtype, int rank, const int64_t *dims,
+		     const char *const *axes, const void *data)
+{
+	hsize_t hd[LP_MAX_RANK];
+	hid_t ftype, mtype, d;
+	size_t elem;
+	uint64_t n = 1;
+	int i, ret = check_writable(a, path);
+
+	if (ret)
+		return ret;
+	if (dtype_map(dtype, &ftype, &mtype, &elem))
+		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: unknown dtype %d", a->path,
+				path, dtype);
+	if (rank < 0 || rank > LP_MAX_RANK || (rank && !dims))
+		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: rank %d is not 0..%d",
+				a->path, path, rank, LP_MAX_RANK);
+	for (i = 0; i < rank; i++) {
+		if (dims[i] < 0 || (dims[i] && n > (SIZE_MAX / elem) / (uint64_t)dims[i]))
+			return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: bad size %lld of axis %d",
+					a->path, path, (long long)dims[i], i);
+		hd[i] = (hsize_t)dims[i];
+		n *= hd[i];
+	}
+	if (n && !data)
+		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: no data", a->path, path);
+	ret = create_dset(a, path, ftype, rank, hd, elem, &d);
+	if (ret)
+		return ret;
+	if (n && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+		ret = h5fail(a->ctx, a->path, "cannot write dataset %s", path);
+	if (!ret)
+		ret = set_axes(a, path, d, rank, axes);
+	H5Dclose(d);
+	return ret;
+}
+
+int lp_archive_write_strings(lp_archive *a, const char *path, size_t n,
+			     const char *const *strings, const char *axis)
+{
+	const char *axes[1] = { axis };
+	hsize_t dim = n;
+	const char **v;
+	hid_t d;
+	size_t i;
+	int ret = check_writable(a, path);
+
+	if (!ret && n && !strings)
+		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: no strings", a->path, path);
+	if (ret)
+		return ret;
+	v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		return nomem(a, path);
+	for (i = 0; i < n; i++)
+		v[i] = strings[i] ? strings[i] : "";
+	ret = create_dset(a, path, a->str, 1, &dim, 0, &d);
+	if (ret)
+		goto out_free;
+	if (n && H5Dwrite(d, a->str, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
+		ret = h5fail(a->ctx, a->path, "cannot write dataset %s", path);
+	if (!ret)
+		ret = set_axes(a, path, d, 1, axes);
+	H5Dclose(d);
+out_free:
+	free(v);
+	return ret;
+}
+
+/* A scalar string dataset (the script text). */
+static int write_text(lp_archive *a, const char *path, const char *text)
+{
+	hid_t d;
+	int ret = create_dset(a, path, a->str, 0, NULL, 0, &d);
+
+	if (ret)
+		return ret;
+	if (H5Dwrite(d, a->str, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0)
+		ret = h5fail(a->ctx, a->path, "cannot write dataset %s", path);
+	H5Dclose(d);
+	return ret;
+}
+
+/* ---- reading ---------------------------------------------------------------------------- */
+
+int lp_archive_exists(lp_archive *a, const char *path, int *kind)
+{
+	int ret = check_path(a, path);
+
+	*kind = KIND_NONE;
+	if (!ret)
+		ret = obj_kind(a, path, kind);
+	if (*kind == KIND_OTHER || ret)
+		*kind = KIND_NONE;
+	return ret;
+}
+
+int lp_archive_info(lp_archive *a, const char *path, int *dtype, int *rank, int64_t *dims)
+{
+	hid_t d;
+	meta m;
+	int i, ret = open_obj(a, path, KIND_DATASET, &d);
+
+	if (ret)
+		return ret;
+	ret = get_meta(a, d, 0, path, &m);
+	if (!ret && m.cls != H5T_STRING && !meta_dtype(&m))
+		ret = lp_error(a->ctx, LP_ERR_FORMAT, "archive: %s: %s: element type is neither "
+			       "a number nor a string", a->path, path);
+	H5Oclose(d);
+	if (ret)
+		return ret;
+	if (dtype)
+		*dtype = meta_dtype(&m);
+	if (rank)
+		*rank = m.rank;
+	for (i = 0; dims && i < m.rank; i++)
+		dims[i] = (int64_t)m.dims[i];
+	return LP_OK;
+}
+
+int lp_archive_read(lp_archive *a, const char *path, int dtype, void *dst, size_t bytes)
+{
+	hid_t ftype, mtype, d;
+	size_t elem;
+	meta m;
+	int ret = check_path(a, path);
+
+	if (!ret && dtype_map(dtype, &ftype, &mtype, &elem))
+		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: unknown dtype %d", a->path,
+			       path, dtype);
+	if (!ret)
+		ret = open_obj(a, path, KIND_DATASET, &d);
+	if (ret)
+		return ret;
+	ret = get_meta(a, d, 0, path, &m);
+	if (!ret && !meta_dtype(&m))
+		ret = lp_error(a->ctx, LP_ERR_FORMAT, "archive: %s: %s is not numeric", a->path,
+			       path);
+	if (!ret && (m.n > SIZE_MAX / elem || m.n * elem != bytes))
+		ret = lp_error(a->ctx, LP_ERR_SHAPE, "archive: %s: %s holds %llu elements: "
+			       "expected %llu bytes, given %zu", a->path, path,
+			       (unsigned long long)m.n, (unsigned long long)(m.n * elem), bytes);
+	if (!ret && m.n && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)
+		ret = h5fail(a->ctx, a->path, "cannot read dataset %s", path);
+	H5Oclose(d);
+	return ret;
+}
+
+/* One malloc'd block: n pointers, then the characters they point at. */
+static char **pack(char *const *src, size_t n)
+{
+	size_t total = n * sizeof(char *) + 1, i, len;
+	char **block;
+	char *p;
+
+	for (i = 0; i < n; i++)
+		total += strlen(src[i] ? src[i] : "") + 1;
+	block = malloc(total);
+	if (!block)
+		return NULL;
+	p = (char *)(block + n);
+	for (i = 0; i < n; i++) {
+		len = strlen(src[i] ? src[i] : "");
+		memcpy(p, src[i] ? src[i] : "", len);
+		p[len] = '\0';
+		block[i] = p;
+		p += len + 1;
+	}
+	return block;
+}
+
+static herr_t reclaim(hid_t mtype, hid_t space, void *buf)
+{
+#if H5_VERSION_GE(1, 12, 0)
+	return H5Treclaim(mtype, space, H5P_DEFAULT, buf);
+#else
+	return H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, buf);
+#endif
+}
+
+/* Read string values (variable or fixed length) of a dataset or attribute into one block. */
+static int read_strs(lp_archive *a, hid_t id, int is_attr, const char *obj, const meta *m,
+		     char ***out)
+{
+	size_t n = (size_t)m->n, step = m->is_vlen ? sizeof(char *) : m->size + 1, i;
+	hsize_t dim = m->n;
+	hid_t mtype = H5Tcopy(H5T_C_S1), space = -1;
+	char *buf = NULL, **ptrs = NULL;
+	herr_t e;
+	int ret = LP_OK;
+
+	*out = NULL;
+	if (mtype < 0 || H5Tset_size(mtype, m->is_vlen ? H5T_VARIABLE : step) < 0 ||
+	    H5Tset_cset(mtype, m->cset) < 0 || H5Tset_strpad(mtype, H5T_STR_NULLTERM) < 0) {
+		ret = h5fail(a->ctx, a->path, "cannot make a string type for %s", obj);
+		goto out_type;
+	}
+	buf = calloc(n ? n : 1, step);
+	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	if (!buf || !ptrs) {
+		ret = nomem(a, obj);
+		goto out_type;
+	}
+	e = !n ? 0 : is_attr ? H5Aread(id, mtype, buf)
+		: H5Dread(id, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+	if (e < 0) {
+		ret = h5fail(a->ctx, a->path, "cannot read strings of %s", obj);
+		goto out_type;
+	}
+	for (i = 0; i < n; i++)
+		ptrs[i] = m->is_vlen ? ((char **)(void *)buf)[i] : buf + i * step;
+	*out = pack(ptrs, n);
+	if (!*out)
+		ret = nomem(a, obj);
+	if (m->is_vlen && n) {
+		space = H5Screate_simple(1, &dim, NULL);
+		if (space < 0 || reclaim(mtype, space, buf) < 0) /* rare: leaks the strings only */
+			ret = ret ? ret : h5fail(a->ctx, a->path, "cannot free strings of %s", obj);
+		if (space >= 0)
+			H5Sclose(space);
+	}
+out_type:
+	if (ret) {
+		free(*out);
+		*out = NULL;
+	}
+	free(ptrs);
+	free(buf);
+	if (mtype >= 0)
+		H5Tclose(mtype);
+	return ret;
+}
+
+int lp_archive_read_strings(lp_archive *a, const char *path, size_t *n, char ***out)
+{
+	hid_t d;
+	meta m;
+	int ret = open_obj(a, path, KIND_DATASET, &d);
+
+	*n = 0;
+	*out = NULL;
+	if (ret)
+		return ret;
+	ret = get_meta(a, d, 0, path, &m);
+	if (!ret && (m.cls != H5T_STRING || m.rank > 1))
+		ret = lp_error(a->ctx, LP_ERR_FORMAT, "archive: %s: %s is not a 1-D string dataset",
+			       a->path, path);
+	if (!ret)
+		ret = read_strs(a, d, 0, path, &m, out);
+	if (!ret)
+		*n = (size_t)m.n;
+	H5Oclose(d);
+	return ret;
+}
+
+/* An attribute that holds one value, as text; LP_ERR_NOTFOUND if it is missing. */
+static int attr_text(lp_archive *a, hid_t o, const char *obj, const char *name, char **out)
+{
+	char num[48], **strs;
+	htri_t e = H5Aexists(o, name);
+	hid_t at;
+	meta m;
+	int ret;
+
+	*out = NULL;
+	if (e < 0)
+		return h5fail(a->ctx, a->path, "cannot look up attribute %s of %s", name, obj);
+	if (e == 0)
+		return lp_error(a->ctx, LP_ERR_NOTFOUND, "archive: %s: %s has no attribute %s",
+				a->path, obj, name);
+	at = H5Aopen(o, name, H5P_DEFAULT);
+	if (at < 0)
+		return h5fail(a->ctx, a->path, "cannot open attribute %s of %s", name, obj);
+	ret = get_meta(a, at, 1, obj, &m);
+	if (!ret && (m.n != 1 || (m.cls != H5T_STRING && !meta_dtype(&m))))
+		ret = lp_error(a->ctx, LP_ERR_FORMAT, "archive: %s: attribute %s of %s is not a "
+			       "single number or string", a->path, name, obj);
+	if (ret)
+		goto out_attr;
+	if (m.cls == H5T_STRING) {
+		ret = read_strs(a, at, 1, obj, &m, &strs);
+		*out = ret ? NULL : strdup(strs[0]);
+		free(strs);
+		goto out_check;
+	}
+	if (m.cls == H5T_FLOAT) {
+		double v;
+		e = H5Aread(at, H5T_NATIVE_DOUBLE, &v);
+		snprintf(num, sizeof(num), "%.17g", v);
+	} else if (m.size == 8 && !m.is_signed) {
+		unsigned long long v;
+		e = H5Aread(at, H5T_NATIVE_ULLONG, &v);
+		snprintf(num, sizeof(num), "%llu", v);
+	} else {
+		long long v;
+		e = H5Aread(at, H5T_NATIVE_LLONG, &v);
+		snprintf(num, sizeof(num), "%lld", v);
+	}
+	if (e < 0) {
+		ret = h5fail(a->ctx, a->path, "cannot read attribute %s of %s", name, obj);
+		goto out_attr;
+	}
+	*out = strdup(num);
+out_check:
+	if (!ret && !*out)
+		ret = nomem(a, obj);
+out_attr:
+	H5Aclose(at);
+	return ret;
+}
+
+int lp_archive_attr_get(lp_archive *a, const char *obj, const char *name, char **out)
+{
+	hid_t o;
+	int ret;
+
+	*out = NULL;
+	ret = open_obj(a, obj, KIND_NONE, &o);
+	if (ret)
+		return ret;
+	if (!name || !name[0])
+		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: empty attribute name on %s",
+			       a->path, obj);
+	else
+		ret = attr_text(a, o, obj, name, out);
+	H5Oclose(o);
+	return ret;
+}
+
+/* The i-th comma-separated field of list into buf (empty when there is none). */
+static void csv_field(const char *list, int i, char *buf, size_t size)
+{
+	const char *p = list, *end;
+	size_t len;
+
+	buf[0] = '\0';
+	while (p && i-- > 0) {
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
+	if (!p)
+		return;
+	end = strchr(p, ',');
+	len = end ? (size_t)(end - p) : strlen(p);
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+}
+
+int lp_archive_axes(lp_archive *a, const char *path, void (*fn)(void *, int, const char *),
+		    void *user)
+{
+	char label[256], *list = NULL;
+	ssize_t len;
+	hid_t d;
+	meta m;
+	int i, ret = open_obj(a, path, KIND_DATASET, &d);
+
+	if (ret)
+		return ret;
+	ret = get_meta(a, d, 0, path, &m);
+	if (!ret && m.rank > 0) {
+		ret = attr_text(a, d, path, "axes", &list);
+		if (ret == LP_ERR_NOTFOUND || ret == LP_ERR_FORMAT)
+			ret = LP_OK; /* the labels alone will do */
+	}
+	for (i = 0; !ret && i < m.rank; i++) {
+		len = H5DSget_label(d, (unsigned)i, label, sizeof(label));
+		if (len < 0) {
+			ret = h5fail(a->ctx, a->path, "cannot read the label of axis %d of %s", i,
+				     path);
+			break;
+		}
+		if (len == 0 || !label[0])
+			csv_field(list, i, label, sizeof(label));
+		if (!label[0])
+			snprintf(label, sizeof(label), "dim_%d", i);
+		fn(user, i, label);
+	}
+	free(list);
+	H5Oclose(d);
+	return ret;
+}
+
+static int list_one(lp_archive *a, hid_t g, const char *group, hsize_t i,
+		    void (*fn)(void *, const char *, int), void *user)
+{
+	ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, NULL, 0,
+					 H5P_DEFAULT);
+	int kind = KIND_NONE;
+	char *name;
+	hid_t o;
+
+	if (len < 0)
+		return h5fail(a->ctx, a->path, "cannot list group %s", group);
+	name = malloc((size_t)len + 1);
+	if (!name)
+		return nomem(a, group);
+	if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, (size_t)len + 1,
+			       H5P_DEFAULT) < 0) {
+		free(name);
+		return h5fail(a->ctx, a->path, "cannot list group %s", group);
+	}
+	o = H5Oopen(g, name, H5P_DEFAULT);
+	if (o >= 0) {
+		H5I_type_t t = H5Iget_type(o);
+
+		kind = t == H5I_GROUP ? KIND_GROUP : t == H5I_DATASET ? KIND_DATASET : KIND_NONE;
+		H5Oclose(o);
+	}
+	fn(user, name, kind);
+	free(name);
+	return LP_OK;
+}
+
+int lp_archive_list(lp_archive *a, const char *group,
+		    void (*fn)(void *user, const char *name, int kind), void *user)
+{
+	H5G_info_t gi;
+	hid_t g;
+	hsize_t i;
+	int ret = open_obj(a, group, KIND_GROUP, &g);
+
+	if (ret)
+		return ret;
+	if (H5Gget_info(g, &gi) < 0)
+		ret = h5fail(a->ctx, a->path, "cannot list group %s", group);
+	for (i = 0; !ret && i < gi.nlinks; i++)
+		ret = list_one(a, g, group, i, fn, user);
+	H5Oclose(g);
+	return ret;
+}

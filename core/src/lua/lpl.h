@@ -1,0 +1,47 @@
+/*
+ * lpl.h — internals of the `loupe` Lua module (the only code that includes lua.h).
+ */
+#ifndef LOUPE_LPL_H
+#define LOUPE_LPL_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "loupe/archive.h"
+#include "loupe/loupe.h"
+#include "loupe/plugins.h"
+
+#define LPL_TENSOR "loupe.Tensor"
+#define LPL_LAYER "loupe.Layer"
+#define LPL_ARCHIVE "loupe.Archive"
+/* Registry key: a light userdata lp_ctx * lent by the host program (the `loupe` executable);
+ * without it the module makes and owns its own context. */
+#define LPL_BORROWED_CTX "loupe.ctx.borrowed"
+/* Registry key: the command line of the host program, for archive provenance. */
+#define LPL_COMMAND "loupe.command"
+
+int luaopen_loupe(lua_State *L);
+
+lp_ctx *lpl_ctx(lua_State *L);
+/* Raise the context's last error as a Lua error (never returns). */
+int lpl_fail(lua_State *L, lp_ctx *ctx);
+
+/* Keep the C plugin search path in step with loupe.plugin_path; needs upvalue 1 = module. */
+int lpl_sync_plugin_path(lua_State *L);
+
+/* lua_tensor.c */
+void lpl_open_tensor(lua_State *L);
+lp_tensor *lpl_check_tensor(lua_State *L, int idx);
+/* Push a box first, then create: an error never leaks the tensor. */
+lp_tensor **lpl_new_tensor_box(lua_State *L);
+int lpl_dtype_from_name(lua_State *L, const char *name, const char *what);
+/* Read a shape table {d1, d2, ...} at idx; returns the rank. */
+int lpl_check_shape(lua_State *L, int idx, int64_t *dims, const char *what);
+
+/* lua_layer.c */
+void lpl_open_layer(lua_State *L);
+
+/* lua_archive.c */
+void lpl_open_archive(lua_State *L);
+
+#endif

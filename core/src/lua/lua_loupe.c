@@ -1,0 +1,265 @@
+/* lua_loupe.c — the `loupe` module: context, seed, device info, plugins. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lpl.h"
+
+#ifndef LOUPE_LUA_DIR
+#define LOUPE_LUA_DIR ""
+#endif
+
+#define OWNED_CTX "loupe.ctx.owned"
+
+static void log_stderr(void *user, int level, const char *msg)
+{
+	(void)user;
+	const char *q = getenv("LOUPE_QUIET");
+	if (level >= LP_LOG_INFO && !(q && *q && strcmp(q, "0") != 0))
+		fprintf(stderr, "loupe: %s\n", msg);
+}
+
+static int ctx_gc(lua_State *L)
+{
+	lp_ctx **box = luaL_checkudata(L, 1, OWNED_CTX);
+	lp_ctx_free(*box);
+	*box = NULL;
+	return 0;
+}
+
+lp_ctx *lpl_ctx(lua_State *L)
+{
+	lp_ctx *ctx;
+
+	if (lua_getfield(L, LUA_REGISTRYINDEX, LPL_BORROWED_CTX) == LUA_TLIGHTUSERDATA) {
+		ctx = lua_touserdata(L, -1);
+		lua_pop(L, 1);
+		return ctx;
+	}
+	lua_pop(L, 1);
+	if (lua_getfield(L, LUA_REGISTRYINDEX, OWNED_CTX) == LUA_TUSERDATA) {
+		ctx = *(lp_ctx **)lua_touserdata(L, -1);
+		lua_pop(L, 1);
+		return ctx;
+	}
+	lua_pop(L, 1);
+	lp_ctx **box = lua_newuserdatauv(L, sizeof(*box), 0);
+	*box = NULL;
+	if (luaL_newmetatable(L, OWNED_CTX)) {
+		lua_pushcfunction(L, ctx_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	if (lp_ctx_new(box) != LP_OK)
+		luaL_error(L, "loupe: out of memory");
+	lp_ctx_set_log(*box, log_stderr, NULL);
+	lua_setfield(L, LUA_REGISTRYINDEX, OWNED_CTX);
+	return *box;
+}
+
+int lpl_fail(lua_State *L, lp_ctx *ctx)
+{
+	return luaL_error(L, "%s", lp_ctx_errmsg(ctx));
+}
+
+static int l_seed(lua_State *L)
+{
+	lua_Integer s = luaL_checkinteger(L, 1);
+	lp_ctx_seed(lpl_ctx(L), (uint64_t)s);
+	return 0;
+}
+
+static int l_get_seed(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)lp_ctx_get_seed(lpl_ctx(L)));
+	return 1;
+}
+
+static void set_int(lua_State *L, const char *k, uint64_t v)
+{
+	lua_pushinteger(L, (lua_Integer)v);
+	lua_setfield(L, -2, k);
+}
+
+static int l_device(lua_State *L)
+{
+	lp_ctx *ctx = lpl_ctx(L);
+	lp_device_info d;
+
+	if (lp_device_get_info(ctx, &d))
+		return lpl_fail(L, ctx);
+	lua_createtable(L, 0, 16);
+	lua_pushstring(L, d.name);
+	lua_setfield(L, -2, "name");
+	lua_pushstring(L, d.driver);
+	lua_setfield(L, -2, "driver");
+	lua_pushstring(L, d.type);
+	lua_setfield(L, -2, "type");
+	set_int(L, "index", d.index);
+	set_int(L, "max_storage_buffer_range", d.max_storage_buffer_range);
+	set_int(L, "max_alloc_size", d.max_alloc_size);
+	set_int(L, "max_push_constants", d.max_push_constants);
+	set_int(L, "max_workgroup_invocations", d.max_workgroup_invocations);
+	set_int(L, "max_shared_memory", d.max_shared_memory);
+	set_int(L, "subgroup_size", d.subgroup_size);
+	return 1;
+}
+
+/* Keep the C search path in step with the Lua field loupe.plugin_path (string or list). */
+int lpl_sync_plugin_path(lua_State *L)
+{
+	lp_ctx *ctx = lpl_ctx(L);
+	luaL_Buffer b;
+
+	lua_getfield(L, lua_upvalueindex(1), "plugin_path");
+	if (lua_istable(L, -1)) {
+		luaL_buffinit(L, &b);
+		for (lua_Integer i = 1, n = luaL_len(L, -1); i <= n; i++) {
+			lua_geti(L, -1, i);
+			if (!lua_isstring(L, -1))
+				return luaL_error(L, "loupe.plugin_path[%d] is not a string", (int)i);
+			if (i > 1)
+				luaL_addchar(&b, ':');
+			luaL_addvalue(&b);
+		}
+		luaL_pushresult(&b);
+		lua_replace(L, -2);
+	} else if (!lua_isnil(L, -1) && !lua_isstring(L, -1)) {
+		return luaL_error(L, "loupe.plugin_path must be a string or a list of strings");
+	}
+	if (lp_plugin_set_user_path(ctx, lua_tostring(L, -1)))
+		return lpl_fail(L, ctx);
+	lua_pop(L, 1);
+	return 0;
+}
+
+typedef struct scan_state {
+	lua_State *L;
+	lua_Integer n;
+} scan_state;
+
+static void push_spec(lua_State *L, const lp_plugin *p)
+{
+	lua_newtable(L);
+	for (int i = 0; p->params && p->params[i].name; i++) {
+		const lp_param_spec *s = &p->params[i];
+		lua_createtable(L, 0, 4);
+		lua_pushstring(L, s->name);
+		lua_setfield(L, -2, "name");
+		lua_pushstring(L, lp_param_type_name(s->type));
+		lua_setfield(L, -2, "type");
+		if (s->def) {
+			lua_pushstring(L, s->def);
+			lua_setfield(L, -2, "default");
+		}
+		lua_pushboolean(L, s->def == NULL);
+		lua_setfield(L, -2, "required");
+		lua_pushstring(L, s->help);
+		lua_setfield(L, -2, "help");
+		lua_rawseti(L, -2, i + 1);
+	}
+}
+
+static void on_plugin(void *user, const char *path, const lp_plugin *p, const char *error)
+{
+	scan_state *st = user;
+	lua_State *L = st->L;
+
+	lua_createtable(L, 0, 7);
+	lua_pushstring(L, path);
+	lua_setfield(L, -2, "path");
+	if (p) {
+		lua_pushstring(L, p->name);
+		lua_setfield(L, -2, "name");
+		lua_pushstring(L, lp_plugin_kind_name((int)p->kind));
+		lua_setfield(L, -2, "kind");
+		lua_pushstring(L, p->version);
+		lua_setfield(L, -2, "version");
+		lua_pushstring(L, p->summary);
+		lua_setfield(L, -2, "summary");
+		push_spec(L, p);
+		lua_setfield(L, -2, "params");
+	} else {
+		lua_pushstring(L, error);
+		lua_setfield(L, -2, "error");
+	}
+	lua_rawseti(L, -2, ++st->n);
+}
+
+/* loupe.plugins() -> list of { path, name, kind, version, summary, params } or { path, error } */
+static int l_plugins(lua_State *L)
+{
+	scan_state st = { L, 0 };
+
+	lpl_sync_plugin_path(L);
+	lua_newtable(L);
+	lp_plugin_scan(lpl_ctx(L), on_plugin, &st);
+	return 1;
+}
+
+static int l_plugin_dirs(lua_State *L)
+{
+	const char *const *dirs;
+	size_t n;
+
+	lpl_sync_plugin_path(L);
+	n = lp_plugin_dirs(lpl_ctx(L), &dirs);
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_pushstring(L, dirs[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
+/* loupe.profile() -> list of { kernel, ms, groups } for the last submit (LOUPE_PROFILE=1). */
+static int l_profile(lua_State *L)
+{
+	const lp_profile_entry *e;
+	size_t n = lp_profile_get(lpl_ctx(L), &e);
+
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_createtable(L, 0, 3);
+		lua_pushstring(L, e[i].kernel);
+		lua_setfield(L, -2, "kernel");
+		lua_pushnumber(L, e[i].ms);
+		lua_setfield(L, -2, "ms");
+		lua_createtable(L, 3, 0);
+		for (int j = 0; j < 3; j++) {
+			lua_pushinteger(L, e[i].groups[j]);
+			lua_rawseti(L, -2, j + 1);
+		}
+		lua_setfield(L, -2, "groups");
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
+static int l_set_profile(lua_State *L)
+{
+	lp_ctx_set_profile(lpl_ctx(L), lua_toboolean(L, 1));
+	return 0;
+}
+
+int luaopen_loupe(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{ "seed", l_seed }, { "get_seed", l_get_seed }, { "device", l_device },
+		{ "plugins", l_plugins }, { "plugin_dirs", l_plugin_dirs },
+		{ "profile", l_profile }, { "set_profile", l_set_profile }, { NULL, NULL },
+	};
+
+	lpl_ctx(L);
+	luaL_newlibtable(L, fns);
+	lua_pushvalue(L, -1);
+	luaL_setfuncs(L, fns, 1); /* upvalue 1: the module table (for loupe.plugin_path) */
+	lua_pushstring(L, LOUPE_VERSION);
+	lua_setfield(L, -2, "version");
+	lua_pushstring(L, LOUPE_LUA_DIR);
+	lua_setfield(L, -2, "lua_dir");
+	lpl_open_tensor(L);
+	lpl_open_layer(L);
+	lpl_open_archive(L);
+	return 1;
+}
