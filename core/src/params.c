@@ -133,6 +133,11 @@ static int unknown_key(lp_ctx *ctx, const lp_plugin *p, const char *key)
 			key, n ? known : "none");
 }
 
+static const char *article(int type)
+{
+	return type == LP_PARAM_INT ? "an" : "a";
+}
+
 /* Convert a supplied value to the declared type, or fail naming key and plugin. */
 static int coerce(lp_ctx *ctx, const lp_plugin *p, const lp_param_spec *s, const lp_value *in,
 		  lp_value *out)
@@ -145,9 +150,9 @@ static int coerce(lp_ctx *ctx, const lp_plugin *p, const lp_param_spec *s, const
 		 in->number == floor(in->number) && fabs(in->number) < 9.0e15)
 		out->integer = (int64_t)in->number;
 	else if (s->type != in->type)
-		return lp_error(ctx, LP_ERR_ARG, "%s: parameter '%s' must be a %s, got a %s",
-				p->name, s->name, lp_param_type_name(s->type),
-				lp_param_type_name(in->type));
+		return lp_error(ctx, LP_ERR_ARG, "%s: parameter '%s' must be %s %s, got %s %s",
+				p->name, s->name, article(s->type), lp_param_type_name(s->type),
+				article(in->type), lp_param_type_name(in->type));
 	if (s->type == LP_PARAM_INT)
 		out->number = (double)out->integer;
 	return LP_OK;

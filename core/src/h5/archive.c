@@ -32,7 +32,8 @@
 #define BIG_BYTES ((uint64_t)4 << 20)   /* numeric datasets above this are chunked + deflated */
 #define CHUNK_BYTES ((uint64_t)1 << 20) /* target chunk size for those */
 
-enum { KIND_NONE, KIND_GROUP, KIND_DATASET, KIND_OTHER };
+/* what a path names; BLOCKED: a parent component is a dataset (or other non-group) */
+enum { KIND_NONE, KIND_GROUP, KIND_DATASET, KIND_OTHER, KIND_BLOCKED };
 
 struct lp_archive {
 	lp_ctx *ctx;
@@ -41,6 +42,7 @@ struct lp_archive {
 	hid_t str;  /* UTF-8 variable-length string */
 	char *path;
 	int writable;
+	int created; /* made by lp_archive_create: close records plugins and seed */
 };
 
 /* What a dataset's or attribute's type and dataspace say. */
@@ -88,22 +90,15 @@ static int nomem(lp_archive *a, const char *obj)
 	return lp_error(a->ctx, LP_ERR_NOMEM, "archive: %s: out of memory for %s", a->path, obj);
 }
 
-static int check_path(lp_archive *a, const char *path)
+static int check_path(lp_archive *a, const char *path, int write)
 {
 	if (!path || path[0] != '/')
 		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: path must be absolute: '%s'",
 				a->path, path ? path : "(null)");
+	if (write && !a->writable)
+		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: opened read-only, cannot write %s",
+				a->path, path);
 	return LP_OK;
-}
-
-static int check_writable(lp_archive *a, const char *path)
-{
-	int ret = check_path(a, path);
-
-	if (!ret && !a->writable)
-		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: opened read-only, cannot write %s",
-			       a->path, path);
-	return ret;
 }
 
 /* ---- lookup ---------------------------------------------------------------------------- */
@@ -119,8 +114,9 @@ static int link_kind(lp_archive *a, const char *path, int *kind)
 	*kind = KIND_NONE;
 	if (e == 0)
 		return LP_OK;
+	*kind = KIND_OTHER; /* unless it opens: a dangling soft or external link */
 	o = H5Oopen(a->file, path, H5P_DEFAULT);
-	if (o < 0) /* a dangling soft or external link: nothing is there */
+	if (o < 0)
 		return LP_OK;
 	t = H5Iget_type(o);
 	*kind = t == H5I_GROUP ? KIND_GROUP : t == H5I_DATASET ? KIND_DATASET : KIND_OTHER;
@@ -151,23 +147,32 @@ static int obj_kind(lp_archive *a, const char *path, int *kind)
 		if (ret || *kind != KIND_GROUP)
 			break;
 	}
-	/* stopped at a dataset (or nothing) with more components to go: the path does not exist */
+	/* stopped before the last component: nothing there, or a non-group in the way */
 	if (!ret && i < len && strspn(path + i, "/") != len - i)
-		*kind = KIND_NONE;
+		*kind = *kind == KIND_NONE ? KIND_NONE : KIND_BLOCKED;
 	free(buf);
 	return ret;
+}
+
+static int in_the_way(lp_archive *a, const char *path, int kind, const char *want)
+{
+	if (kind == KIND_BLOCKED)
+		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: cannot create %s %s: a parent "
+				"is not a group", a->path, want, path);
+	return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s exists and is not a %s", a->path,
+			path, want);
 }
 
 /* Open the object at path, or fail naming it: LP_ERR_NOTFOUND when nothing is there. */
 static int open_obj(lp_archive *a, const char *path, int want, hid_t *out)
 {
-	int kind, ret = check_path(a, path);
+	int kind = KIND_NONE, ret = check_path(a, path, 0);
 
 	if (!ret)
 		ret = obj_kind(a, path, &kind);
 	if (ret)
 		return ret;
-	if (kind == KIND_NONE)
+	if (kind == KIND_NONE || kind == KIND_BLOCKED)
 		return lp_error(a->ctx, LP_ERR_NOTFOUND, "archive: %s: no %s %s", a->path,
 				want == KIND_DATASET ? "dataset" : want == KIND_GROUP ? "group" : "object",
 				path);
@@ -234,6 +239,16 @@ static int meta_dtype(const meta *m)
 	return LP_I64;
 }
 
+/* Open a dataset and read its type and shape; on error nothing stays open. */
+static int open_dset(lp_archive *a, const char *path, hid_t *d, meta *m)
+{
+	int ret = open_obj(a, path, KIND_DATASET, d);
+
+	if (!ret && (ret = get_meta(a, *d, 0, path, m)))
+		H5Oclose(*d);
+	return ret;
+}
+
 /* File type, memory type and element size of a loupe dtype; -1 if unknown. */
 static int dtype_map(int dtype, hid_t *ftype, hid_t *mtype, size_t *size)
 {
@@ -295,37 +310,30 @@ out_fail:
 static int read_text(lp_ctx *ctx, const char *path, char **out)
 {
 	FILE *f = fopen(path, "rb");
-	size_t cap = 4096, n = 0;
-	char *buf = NULL, *grown;
+	size_t cap = 0;
+	ssize_t n;
 	int ret = LP_OK;
 
 	*out = NULL;
 	if (!f)
 		return lp_error(ctx, LP_ERR_IO, "archive: cannot read script %s: %s", path,
 				strerror(errno));
-	for (;;) {
-		grown = realloc(buf, cap);
-		if (!grown) {
-			ret = lp_error(ctx, LP_ERR_NOMEM, "archive: cannot read script %s: %s", path,
-				       strerror(ENOMEM));
-			goto out_close;
-		}
-		buf = grown;
-		n += fread(buf + n, 1, cap - 1 - n, f);
-		if (n < cap - 1)
-			break;
-		cap *= 2;
-	}
-	if (ferror(f)) {
+	errno = 0;
+	n = getdelim(out, &cap, '\0', f); /* to the first NUL, which ends the stored text too */
+	if (n < 0 && (ferror(f) || errno)) {
 		ret = lp_error(ctx, LP_ERR_IO, "archive: cannot read script %s: %s", path,
 			       strerror(errno ? errno : EIO));
-		goto out_close;
+	} else if (n < 0) { /* empty file */
+		free(*out);
+		*out = strdup("");
+		if (!*out)
+			ret = lp_error(ctx, LP_ERR_NOMEM, "archive: cannot read script %s: %s", path,
+				       strerror(ENOMEM));
 	}
-	buf[n] = '\0';
-	*out = buf;
-	buf = NULL;
-out_close:
-	free(buf);
+	if (ret) {
+		free(*out);
+		*out = NULL;
+	}
 	fclose(f);
 	return ret;
 }
@@ -347,31 +355,24 @@ static int stamp(lp_archive *a, const lp_provenance *p, const lp_device_info *de
 		 const char *script)
 {
 	char created[32] = "", host[256] = "";
+	const char *const attrs[][2] = {
+		{ "loupe_version", LOUPE_VERSION }, { "created", created },
+		{ "command", p->command }, { "host", host }, { "device", dev->name },
+		{ "driver", dev->driver }, { "git_rev", p->git_rev }, /* git_rev last: optional */
+	};
 	time_t now = time(NULL);
 	struct tm tm;
-	int ret;
+	int i, n = p->git_rev ? 7 : 6, ret;
 
 	if (gmtime_r(&now, &tm))
 		strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (gethostname(host, sizeof(host) - 1) != 0)
 		host[0] = '\0';
 	ret = lp_archive_attr_int(a, "/", "format_version", LP_ARCHIVE_FORMAT_VERSION);
-	if (!ret)
-		ret = lp_archive_attr_string(a, "/", "loupe_version", LOUPE_VERSION);
-	if (!ret)
-		ret = lp_archive_attr_string(a, "/", "created", created);
-	if (!ret)
-		ret = lp_archive_attr_string(a, "/", "command", p->command);
-	if (!ret)
-		ret = lp_archive_attr_string(a, "/", "host", host);
-	if (!ret)
-		ret = lp_archive_attr_string(a, "/", "device", dev->name);
-	if (!ret)
-		ret = lp_archive_attr_string(a, "/", "driver", dev->driver);
+	for (i = 0; !ret && i < n; i++)
+		ret = lp_archive_attr_string(a, "/", attrs[i][0], attrs[i][1]);
 	if (!ret)
 		ret = lp_archive_attr_int(a, "/", "seed", (int64_t)p->seed);
-	if (!ret && p->git_rev)
-		ret = lp_archive_attr_string(a, "/", "git_rev", p->git_rev);
 	if (!ret)
 		ret = write_text(a, "/provenance/script", script);
 	if (!ret)
@@ -415,6 +416,7 @@ int lp_archive_create(lp_ctx *ctx, const char *path, const lp_provenance *prov, 
 		ret = h5fail(ctx, path, "cannot create the file");
 	if (!ret)
 		ret = stamp(a, prov, &dev, script);
+	a->created = 1;
 out_close_fapl:
 	if (fapl >= 0)
 		H5Pclose(fapl);
@@ -484,11 +486,12 @@ int lp_archive_close(lp_archive *a)
 
 	if (!a)
 		return LP_OK;
-	if (a->writable) {
+	/* Only the run that made the archive: a later writer (review, resume) must not replace
+	 * the provenance of the run with its own. */
+	if (a->created)
 		ret = record_plugins(a);
-		if (H5Fflush(a->file, H5F_SCOPE_GLOBAL) < 0 && !ret)
-			ret = h5fail(a->ctx, a->path, "cannot flush the file");
-	}
+	if (a->writable && H5Fflush(a->file, H5F_SCOPE_GLOBAL) < 0 && !ret)
+		ret = h5fail(a->ctx, a->path, "cannot flush the file");
 	if (H5Fclose(a->file) < 0 && !ret)
 		ret = h5fail(a->ctx, a->path, "cannot close the file");
 	a->file = -1;
@@ -532,8 +535,8 @@ out_space:
 static int attr_put(lp_archive *a, const char *obj, const char *name, hid_t ftype, hid_t mtype,
 		    const void *buf)
 {
-	hid_t o;
-	int ret = check_writable(a, obj);
+	hid_t o = -1;
+	int ret = check_path(a, obj, 1);
 
 	if (!ret && (!name || !name[0]))
 		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: empty attribute name on %s",
@@ -567,15 +570,14 @@ int lp_archive_attr_int(lp_archive *a, const char *obj, const char *name, int64_
 int lp_archive_group(lp_archive *a, const char *path)
 {
 	hid_t g;
-	int kind, ret = check_writable(a, path);
+	int kind = KIND_NONE, ret = check_path(a, path, 1);
 
 	if (!ret)
 		ret = obj_kind(a, path, &kind);
 	if (ret || kind == KIND_GROUP)
 		return ret;
 	if (kind != KIND_NONE)
-		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s exists and is not a group",
-				a->path, path);
+		return in_the_way(a, path, kind, "group");
 	g = H5Gcreate2(a->file, path, a->lcpl, H5P_DEFAULT, H5P_DEFAULT);
 	if (g < 0)
 		return h5fail(a->ctx, a->path, "cannot create group %s", path);
@@ -614,15 +616,14 @@ static int create_dset(lp_archive *a, const char *path, hid_t type, int rank, co
 		       size_t elem, hid_t *out)
 {
 	hid_t space, dcpl;
-	int kind, ret = check_writable(a, path);
+	int kind = KIND_NONE, ret = check_path(a, path, 1);
 
 	if (!ret)
 		ret = obj_kind(a, path, &kind);
 	if (ret)
 		return ret;
-	if (kind == KIND_GROUP || kind == KIND_OTHER)
-		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s exists and is not a dataset",
-				a->path, path);
+	if (kind != KIND_NONE && kind != KIND_DATASET)
+		return in_the_way(a, path, kind, "dataset");
 	if (kind == KIND_DATASET && H5Ldelete(a->file, path, H5P_DEFAULT) < 0)
 		return h5fail(a->ctx, a->path, "cannot replace dataset %s", path);
 	space = rank ? H5Screate_simple(rank, dims, NULL) : H5Screate(H5S_SCALAR);
@@ -679,10 +680,10 @@ int lp_archive_write(lp_archive *a, const char *path, int dtype, int rank, const
 		     const char *const *axes, const void *data)
 {
 	hsize_t hd[LP_MAX_RANK];
-	hid_t ftype, mtype, d;
-	size_t elem;
+	hid_t ftype = -1, mtype = -1, d = -1;
+	size_t elem = 0;
 	uint64_t n = 1;
-	int i, ret = check_writable(a, path);
+	int i, ret = check_path(a, path, 1);
 
 	if (ret)
 		return ret;
@@ -718,9 +719,9 @@ int lp_archive_write_strings(lp_archive *a, const char *path, size_t n,
 	const char *axes[1] = { axis };
 	hsize_t dim = n;
 	const char **v;
-	hid_t d;
+	hid_t d = -1;
 	size_t i;
-	int ret = check_writable(a, path);
+	int ret = check_path(a, path, 1);
 
 	if (!ret && n && !strings)
 		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: no strings", a->path, path);
@@ -747,7 +748,7 @@ out_free:
 /* A scalar string dataset (the script text). */
 static int write_text(lp_archive *a, const char *path, const char *text)
 {
-	hid_t d;
+	hid_t d = -1;
 	int ret = create_dset(a, path, a->str, 0, NULL, 0, &d);
 
 	if (ret)
@@ -762,31 +763,28 @@ static int write_text(lp_archive *a, const char *path, const char *text)
 
 int lp_archive_exists(lp_archive *a, const char *path, int *kind)
 {
-	int ret = check_path(a, path);
+	int ret = check_path(a, path, 0);
 
 	*kind = KIND_NONE;
 	if (!ret)
 		ret = obj_kind(a, path, kind);
-	if (*kind == KIND_OTHER || ret)
+	if (ret || *kind > KIND_DATASET)
 		*kind = KIND_NONE;
 	return ret;
 }
 
 int lp_archive_info(lp_archive *a, const char *path, int *dtype, int *rank, int64_t *dims)
 {
-	hid_t d;
+	hid_t d = -1;
 	meta m;
-	int i, ret = open_obj(a, path, KIND_DATASET, &d);
+	int i, ret = open_dset(a, path, &d, &m);
 
 	if (ret)
 		return ret;
-	ret = get_meta(a, d, 0, path, &m);
-	if (!ret && m.cls != H5T_STRING && !meta_dtype(&m))
-		ret = lp_error(a->ctx, LP_ERR_FORMAT, "archive: %s: %s: element type is neither "
-			       "a number nor a string", a->path, path);
 	H5Oclose(d);
-	if (ret)
-		return ret;
+	if (m.cls != H5T_STRING && !meta_dtype(&m))
+		return lp_error(a->ctx, LP_ERR_FORMAT, "archive: %s: %s: element type is neither "
+				"a number nor a string", a->path, path);
 	if (dtype)
 		*dtype = meta_dtype(&m);
 	if (rank)
@@ -798,20 +796,19 @@ int lp_archive_info(lp_archive *a, const char *path, int *dtype, int *rank, int6
 
 int lp_archive_read(lp_archive *a, const char *path, int dtype, void *dst, size_t bytes)
 {
-	hid_t ftype, mtype, d;
-	size_t elem;
+	hid_t ftype = -1, mtype = -1, d = -1;
+	size_t elem = 0;
 	meta m;
-	int ret = check_path(a, path);
+	int ret = check_path(a, path, 0);
 
 	if (!ret && dtype_map(dtype, &ftype, &mtype, &elem))
 		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: unknown dtype %d", a->path,
 			       path, dtype);
 	if (!ret)
-		ret = open_obj(a, path, KIND_DATASET, &d);
+		ret = open_dset(a, path, &d, &m);
 	if (ret)
 		return ret;
-	ret = get_meta(a, d, 0, path, &m);
-	if (!ret && !meta_dtype(&m))
+	if (!meta_dtype(&m))
 		ret = lp_error(a->ctx, LP_ERR_FORMAT, "archive: %s: %s is not numeric", a->path,
 			       path);
 	if (!ret && (m.n > SIZE_MAX / elem || m.n * elem != bytes))
@@ -838,11 +835,9 @@ static char **pack(char *const *src, size_t n)
 		return NULL;
 	p = (char *)(block + n);
 	for (i = 0; i < n; i++) {
-		len = strlen(src[i] ? src[i] : "");
-		memcpy(p, src[i] ? src[i] : "", len);
-		p[len] = '\0';
-		block[i] = p;
-		p += len + 1;
+		len = strlen(src[i] ? src[i] : "") + 1;
+		block[i] = memcpy(p, src[i] ? src[i] : "", len);
+		p += len;
 	}
 	return block;
 }
@@ -911,16 +906,16 @@ out_type:
 
 int lp_archive_read_strings(lp_archive *a, const char *path, size_t *n, char ***out)
 {
-	hid_t d;
+	hid_t d = -1;
 	meta m;
-	int ret = open_obj(a, path, KIND_DATASET, &d);
+	int ret;
 
 	*n = 0;
 	*out = NULL;
+	ret = open_dset(a, path, &d, &m);
 	if (ret)
 		return ret;
-	ret = get_meta(a, d, 0, path, &m);
-	if (!ret && (m.cls != H5T_STRING || m.rank > 1))
+	if (m.cls != H5T_STRING || m.rank > 1)
 		ret = lp_error(a->ctx, LP_ERR_FORMAT, "archive: %s: %s is not a 1-D string dataset",
 			       a->path, path);
 	if (!ret)
@@ -989,7 +984,7 @@ out_attr:
 
 int lp_archive_attr_get(lp_archive *a, const char *obj, const char *name, char **out)
 {
-	hid_t o;
+	hid_t o = -1;
 	int ret;
 
 	*out = NULL;
@@ -1005,53 +1000,33 @@ int lp_archive_attr_get(lp_archive *a, const char *obj, const char *name, char *
 	return ret;
 }
 
-/* The i-th comma-separated field of list into buf (empty when there is none). */
-static void csv_field(const char *list, int i, char *buf, size_t size)
-{
-	const char *p = list, *end;
-	size_t len;
-
-	buf[0] = '\0';
-	while (p && i-- > 0) {
-		p = strchr(p, ',');
-		p = p ? p + 1 : NULL;
-	}
-	if (!p)
-		return;
-	end = strchr(p, ',');
-	len = end ? (size_t)(end - p) : strlen(p);
-	if (len >= size)
-		len = size - 1;
-	memcpy(buf, p, len);
-	buf[len] = '\0';
-}
-
 int lp_archive_axes(lp_archive *a, const char *path, void (*fn)(void *, int, const char *),
 		    void *user)
 {
-	char label[256], *list = NULL;
-	ssize_t len;
-	hid_t d;
+	char label[256], *list = NULL, *field[LP_MAX_RANK] = { 0 }, *p;
+	hid_t d = -1;
 	meta m;
-	int i, ret = open_obj(a, path, KIND_DATASET, &d);
+	int i, ret = open_dset(a, path, &d, &m);
 
 	if (ret)
 		return ret;
-	ret = get_meta(a, d, 0, path, &m);
-	if (!ret && m.rank > 0) {
-		ret = attr_text(a, d, path, "axes", &list);
-		if (ret == LP_ERR_NOTFOUND || ret == LP_ERR_FORMAT)
-			ret = LP_OK; /* the labels alone will do */
-	}
+	/* the "axes" attribute stands in for labels that are missing (other writers) */
+	if (m.rank > 0 && attr_text(a, d, path, "axes", &list) == LP_OK)
+		for (i = 0, p = list; p && i < m.rank; i++) {
+			field[i] = p;
+			p = strchr(p, ',');
+			if (p)
+				*p++ = '\0';
+		}
 	for (i = 0; !ret && i < m.rank; i++) {
-		len = H5DSget_label(d, (unsigned)i, label, sizeof(label));
-		if (len < 0) {
+		label[0] = '\0';
+		if (H5DSget_label(d, (unsigned)i, label, sizeof(label)) < 0) {
 			ret = h5fail(a->ctx, a->path, "cannot read the label of axis %d of %s", i,
 				     path);
 			break;
 		}
-		if (len == 0 || !label[0])
-			csv_field(list, i, label, sizeof(label));
+		if (!label[0])
+			snprintf(label, sizeof(label), "%s", field[i] ? field[i] : "");
 		if (!label[0])
 			snprintf(label, sizeof(label), "dim_%d", i);
 		fn(user, i, label);
@@ -1096,7 +1071,7 @@ int lp_archive_list(lp_archive *a, const char *group,
 		    void (*fn)(void *user, const char *name, int kind), void *user)
 {
 	H5G_info_t gi;
-	hid_t g;
+	hid_t g = -1;
 	hsize_t i;
 	int ret = open_obj(a, group, KIND_GROUP, &g);
 

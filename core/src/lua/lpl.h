@@ -20,7 +20,8 @@
 /* Registry key: the command line of the host program, for archive provenance. */
 #define LPL_COMMAND "loupe.command"
 
-int luaopen_loupe(lua_State *L);
+/* The module's entry point, exported from loupe.so for stock lua5.4's require. */
+__attribute__((visibility("default"))) int luaopen_loupe(lua_State *L);
 
 lp_ctx *lpl_ctx(lua_State *L);
 /* Raise the context's last error as a Lua error (never returns). */

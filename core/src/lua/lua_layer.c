@@ -66,6 +66,7 @@ static int l_layer(lua_State *L)
 	const lp_plugin *p;
 	lp_kv kv[64];
 
+	lua_settop(L, 2); /* the parameter table (or nil) stays at 2, the box goes to 3 */
 	lpl_sync_plugin_path(L);
 	lp_layer **box = lua_newuserdatauv(L, sizeof(*box), 0);
 	*box = NULL;

@@ -109,25 +109,26 @@ static int l_device(lua_State *L)
 int lpl_sync_plugin_path(lua_State *L)
 {
 	lp_ctx *ctx = lpl_ctx(L);
-	luaL_Buffer b;
+	int t;
 
 	lua_getfield(L, lua_upvalueindex(1), "plugin_path");
-	if (lua_istable(L, -1)) {
-		luaL_buffinit(L, &b);
-		for (lua_Integer i = 1, n = luaL_len(L, -1); i <= n; i++) {
-			lua_geti(L, -1, i);
-			if (!lua_isstring(L, -1))
-				return luaL_error(L, "loupe.plugin_path[%d] is not a string", (int)i);
+	t = lua_gettop(L);
+	if (lua_istable(L, t)) {
+		lua_Integer n = luaL_len(L, t);
+		luaL_checkstack(L, (int)(2 * n + 1), "loupe.plugin_path");
+		lua_pushliteral(L, "");
+		for (lua_Integer i = 1; i <= n; i++) {
 			if (i > 1)
-				luaL_addchar(&b, ':');
-			luaL_addvalue(&b);
+				lua_pushliteral(L, ":");
+			if (lua_geti(L, t, i) != LUA_TSTRING)
+				return luaL_error(L, "loupe.plugin_path[%d] is not a string", (int)i);
 		}
-		luaL_pushresult(&b);
-		lua_replace(L, -2);
-	} else if (!lua_isnil(L, -1) && !lua_isstring(L, -1)) {
+		lua_concat(L, lua_gettop(L) - t);
+		lua_replace(L, t);
+	} else if (!lua_isnil(L, t) && lua_type(L, t) != LUA_TSTRING) {
 		return luaL_error(L, "loupe.plugin_path must be a string or a list of strings");
 	}
-	if (lp_plugin_set_user_path(ctx, lua_tostring(L, -1)))
+	if (lp_plugin_set_user_path(ctx, lua_tostring(L, t)))
 		return lpl_fail(L, ctx);
 	lua_pop(L, 1);
 	return 0;

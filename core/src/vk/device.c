@@ -491,15 +491,19 @@ int lp_device_get_info(lp_ctx *ctx, lp_device_info *out)
 	return rc;
 }
 
+/* volk keeps one global table of instance functions: while a device is open, list through its
+ * instance, so a temporary one never replaces the table under it. */
 int lp_device_list(lp_ctx *ctx, void (*fn)(void *user, const lp_device_info *d), void *user)
 {
 	lpvk_device tmp = { .ctx = ctx };
+	VkInstance inst = ctx->dev ? ctx->dev->instance : VK_NULL_HANDLE;
 	VkPhysicalDevice *pds = NULL;
 	uint32_t n = 0;
-	int rc;
+	int rc = LP_OK;
 
-	if ((rc = create_instance(ctx, &tmp, 0)) == LP_OK &&
-	    (rc = list_physical(ctx, tmp.instance, &pds, &n)) == LP_OK)
+	if (!inst && (rc = create_instance(ctx, &tmp, 0)) == LP_OK)
+		inst = tmp.instance;
+	if (rc == LP_OK && (rc = list_physical(ctx, inst, &pds, &n)) == LP_OK)
 		for (uint32_t i = 0; i < n; i++) {
 			lp_device_info d;
 			describe(pds[i], i, &d);
