@@ -1,7 +1,8 @@
 -- write_archive.lua ARCHIVE — writes the values that check_archive.py recomputes on its own.
 local loupe = require "loupe"
 loupe.seed(1234)
-local run <close> = loupe.archive(assert(arg[1], "usage: write_archive.lua ARCHIVE"))
+local path = assert(arg[1], "usage: write_archive.lua ARCHIVE")
+local run <close> = loupe.archive(path)
 local data = {}
 for i = 0, 3 do
   for j = 0, 5 do data[#data + 1] = (i * 6 + j) * 0.25 - 3 end

@@ -47,8 +47,10 @@ typedef struct lp_provenance {
 int lp_archive_create(lp_ctx *ctx, const char *path, const lp_provenance *prov, lp_archive **out);
 /* Open an existing archive; writable = 0 for read-only. */
 int lp_archive_open(lp_ctx *ctx, const char *path, int writable, lp_archive **out);
-/* Record the plugins loaded in ctx (name, version, sha256) and the seed, flush, close.
- * Returns the first error; the handle is freed whatever happens. NULL is a no-op. */
+/* Flush and close. For an archive made by lp_archive_create, first record the plugins loaded in
+ * ctx (name, version, path, sha256) and the seed; a later writable reopen (review, resume) leaves
+ * the run's provenance alone. Returns the first error; the handle is freed whatever happens.
+ * NULL is a no-op. */
 int lp_archive_close(lp_archive *a);
 const char *lp_archive_path(const lp_archive *a);
 

@@ -842,22 +842,12 @@ static char **pack(char *const *src, size_t n)
 	return block;
 }
 
-static herr_t reclaim(hid_t mtype, hid_t space, void *buf)
-{
-#if H5_VERSION_GE(1, 12, 0)
-	return H5Treclaim(mtype, space, H5P_DEFAULT, buf);
-#else
-	return H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, buf);
-#endif
-}
-
 /* Read string values (variable or fixed length) of a dataset or attribute into one block. */
 static int read_strs(lp_archive *a, hid_t id, int is_attr, const char *obj, const meta *m,
 		     char ***out)
 {
 	size_t n = (size_t)m->n, step = m->is_vlen ? sizeof(char *) : m->size + 1, i;
-	hsize_t dim = m->n;
-	hid_t mtype = H5Tcopy(H5T_C_S1), space = -1;
+	hid_t mtype = H5Tcopy(H5T_C_S1);
 	char *buf = NULL, **ptrs = NULL;
 	herr_t e;
 	int ret = LP_OK;
@@ -885,13 +875,9 @@ static int read_strs(lp_archive *a, hid_t id, int is_attr, const char *obj, cons
 	*out = pack(ptrs, n);
 	if (!*out)
 		ret = nomem(a, obj);
-	if (m->is_vlen && n) {
-		space = H5Screate_simple(1, &dim, NULL);
-		if (space < 0 || reclaim(mtype, space, buf) < 0) /* rare: leaks the strings only */
-			ret = ret ? ret : h5fail(a->ctx, a->path, "cannot free strings of %s", obj);
-		if (space >= 0)
-			H5Sclose(space);
-	}
+	/* what H5Dvlen_reclaim / H5Treclaim do for strings, without a dataspace that could fail */
+	for (i = 0; m->is_vlen && i < n; i++)
+		H5free_memory(ptrs[i]);
 out_type:
 	if (ret) {
 		free(*out);

@@ -73,12 +73,12 @@ static int l_archive(lua_State *L)
 	lp_ctx *ctx = lpl_ctx(L);
 	int mode = 0;
 
-	if (!lua_isnoneornil(L, 2))
-		luaL_checktype(L, 2, LUA_TTABLE);
-	else {
+	lua_settop(L, 2);
+	if (lua_isnil(L, 2)) {
 		lua_newtable(L);
 		lua_replace(L, 2);
 	}
+	luaL_checktype(L, 2, LUA_TTABLE);
 	check_keys(L, 2, "loupe.archive", keys);
 	if (lua_getfield(L, 2, "mode") != LUA_TNIL)
 		mode = luaL_checkoption(L, -1, NULL, modes);
