@@ -15,7 +15,7 @@ function(loupe_add_shaders target owner)
     add_custom_command(
       OUTPUT ${out}
       COMMAND ${GLSLC} -O --target-env=vulkan1.2 -mfmt=c
-              -I ${CMAKE_SOURCE_DIR}/shaders/common -MD -MF ${out}.d -o ${out} ${abs}
+              -I ${CMAKE_SOURCE_DIR}/shaders/common -I ${CMAKE_SOURCE_DIR}/shaders -MD -MF ${out}.d -o ${out} ${abs}
       DEPENDS ${abs}
       DEPFILE ${out}.d
       COMMENT "glslc ${owner}/${stem}.comp"

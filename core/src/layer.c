@@ -79,19 +79,30 @@ int lp_layer_backward(lp_layer *l, lp_cmd *cmd, const lp_layer_io *io)
 	return l->vt->backward(l->ctx, l->state, cmd, io);
 }
 
-int lp_layer_forward_ref(lp_layer *l, int rank, const int64_t *dims, const float *x, float *y)
+int lp_layer_weights(lp_layer *l, int rank, const int64_t *in, lp_weight_decl *out, uint32_t *n)
+{
+	*n = 0;
+	if (!SLOT(l->vt, weights))
+		return LP_OK;
+	int rc = l->vt->weights(l->ctx, l->state, rank, in, out, n);
+	if (!rc && *n > LP_MAX_WEIGHTS)
+		return lp_error(l->ctx, LP_ERR_PLUGIN, "layer %s declares %u weights (at most %d)",
+				l->plugin->name, *n, LP_MAX_WEIGHTS);
+	return rc;
+}
+
+int lp_layer_forward_ref(lp_layer *l, const lp_ref_io *io)
 {
 	if (!SLOT(l->vt, forward_ref))
 		return lp_error(l->ctx, LP_ERR_NOTFOUND, "layer %s has no CPU forward reference",
 				l->plugin->name);
-	return l->vt->forward_ref(l->ctx, l->state, rank, dims, x, y);
+	return l->vt->forward_ref(l->ctx, l->state, io);
 }
 
-int lp_layer_backward_ref(lp_layer *l, int rank, const int64_t *dims, const float *x,
-			  const float *y, const float *dy, float *dx)
+int lp_layer_backward_ref(lp_layer *l, const lp_ref_io *io)
 {
 	if (!SLOT(l->vt, backward_ref))
 		return lp_error(l->ctx, LP_ERR_NOTFOUND, "layer %s has no CPU backward reference",
 				l->plugin->name);
-	return l->vt->backward_ref(l->ctx, l->state, rank, dims, x, y, dy, dx);
+	return l->vt->backward_ref(l->ctx, l->state, io);
 }

@@ -4,8 +4,7 @@
  * larger than one storage binding is processed whole; profiling yields one entry per dispatch. */
 #include <math.h>
 
-#include "loupe/plugins.h"
-#include "test_util.h"
+#include "layer_check.h"
 
 static unsigned long long seed = 0x9e3779b97f4a7c15ull;
 
@@ -72,8 +71,10 @@ static void one_shape(lp_ctx *ctx, lp_layer *l, float slope, int rank, const int
 			(double)slope, n, bf, bb);
 	tu_failures += bf || bb;
 	/* the plugin's CPU twin against the same reference */
-	CHECK_OK(ctx, lp_layer_forward_ref(l, rank, dims, x, y));
-	CHECK_OK(ctx, lp_layer_backward_ref(l, rank, dims, x, y, dy, dx));
+	lp_ref_io rio = { .size = sizeof rio, .rank = rank, .in_dims = dims, .out_rank = rank,
+			  .out_dims = dims, .x = x, .y = y, .dy = dy, .dx = dx };
+	CHECK_OK(ctx, lp_layer_forward_ref(l, &rio));
+	CHECK_OK(ctx, lp_layer_backward_ref(l, &rio));
 	CHECK(mismatches(y, ry, n) == 0 && mismatches(dx, rdx, n) == 0);
 	lp_tensor_free(tx);
 	lp_tensor_free(ty);
@@ -138,6 +139,11 @@ int main(void)
 		lp_layer_free(l);
 	}
 	chain(ctx);
+
+	/* the shared layer check: device vs twin, twin vs finite differences */
+	lp_kv leaky[] = { LC_NUM("slope", 0.1) };
+	lc_case c = { .layer = "relu", .kv = leaky, .nkv = 1, .rank = 3, .dims = { 3, 5, 7 } };
+	lc_check(ctx, &c);
 
 	/* larger than lavapipe's 128 MiB binding: processed in aligned ranges */
 	lp_device_info d;

@@ -54,16 +54,60 @@ typedef struct lp_param_spec {
 	const char *help;
 } lp_param_spec;
 
-/* Inputs and outputs of one layer call; grows at the end (check size). */
+#define LP_MAX_WEIGHTS 4
+
+/* How the core initialises a declared weight tensor from the context's seeded RNG. */
+typedef enum lp_init {
+	LP_INIT_CONSTANT = 1, /* every element = a */
+	LP_INIT_GAUSSIAN = 2, /* N(a, b^2) */
+	LP_INIT_UNIFORM = 3,  /* U[a, b) */
+	LP_INIT_HE = 4,       /* N(0, 2 / fan_in) with fan_in = a (Kaiming, for ReLU nets) */
+} lp_init;
+
+/* A weight tensor the layer needs; the core owns it, its gradient and optimizer state, and
+ * stores it in checkpoints as "<layer name>.<name>". */
+typedef struct lp_weight_decl {
+	const char *name; /* static string: "weight", "bias" */
+	int rank;
+	int64_t dims[LP_MAX_RANK];
+	int init;         /* lp_init */
+	double a, b;
+} lp_weight_decl;
+
+/* Inputs and outputs of one layer call on the device; grows at the end (check size). */
 typedef struct lp_layer_io {
 	uint32_t size;
-	const lp_tensor *x;   /* input */
-	lp_tensor *y;         /* output (forward) */
-	const lp_tensor *dy;  /* gradient of the loss w.r.t. y (backward) */
-	lp_tensor *dx;        /* gradient w.r.t. x, written by backward */
-	uint64_t step;        /* training step, for counter-based RNG (dropout) */
-	int training;
+	const lp_tensor *x;        /* input */
+	lp_tensor *y;              /* output (forward) */
+	const lp_tensor *dy;       /* gradient of the loss w.r.t. y (backward) */
+	lp_tensor *dx;             /* gradient w.r.t. x, written by backward (may be NULL: skip) */
+	lp_tensor *const *w;       /* the declared weights, in declaration order */
+	lp_tensor *const *dw;      /* their gradients, overwritten (not accumulated) by backward */
+	uint32_t nw;
+	const lp_tensor *labels;   /* int32 class per item, for loss layers */
+	lp_tensor *aux;            /* optional extra output (softmax_xent: probabilities) */
+	uint64_t seed;             /* per-layer seed, for counter-based RNG (dropout) */
+	uint64_t step;             /* training step, likewise */
+	int training;              /* 0: inference (dropout is the identity) */
 } lp_layer_io;
+
+/* The same call on the CPU twin, over host float32 arrays in the same layouts. */
+typedef struct lp_ref_io {
+	uint32_t size;
+	int rank, out_rank;
+	const int64_t *in_dims, *out_dims;
+	const float *x;
+	float *y;
+	const float *dy;
+	float *dx;
+	const float *const *w;
+	float *const *dw;
+	uint32_t nw;
+	const int32_t *labels;
+	float *aux;
+	uint64_t seed, step;
+	int training;
+} lp_ref_io;
 
 typedef struct lp_layer_vtable {
 	uint32_t size; /* sizeof(lp_layer_vtable) as the plugin was built */
@@ -72,19 +116,21 @@ typedef struct lp_layer_vtable {
 	/* Output shape for an input shape. Required. */
 	int (*shape)(lp_ctx *ctx, void *state, int rank, const int64_t *in, int *out_rank,
 		     int64_t *out);
+	/* Declare weights for an input shape: fill out[0..*n-1] (at most LP_MAX_WEIGHTS).
+	 * Optional: a layer without it has none. */
+	int (*weights)(lp_ctx *ctx, void *state, int rank, const int64_t *in, lp_weight_decl *out,
+		       uint32_t *n);
 	/* Create kernels (called once, after init). Optional. */
 	int (*build)(lp_ctx *ctx, void *state);
 	/* Record the forward pass into cmd. Required. */
 	int (*forward)(lp_ctx *ctx, void *state, lp_cmd *cmd, const lp_layer_io *io);
-	/* Record the backward pass (write io->dx). Required. */
+	/* Record the backward pass: write io->dx (unless NULL) and io->dw. Required. */
 	int (*backward)(lp_ctx *ctx, void *state, lp_cmd *cmd, const lp_layer_io *io);
 	/* Free what build/init made. Optional. */
 	void (*destroy)(lp_ctx *ctx, void *state);
-	/* CPU twins over float32 host arrays of n elements in the same layout; tests only. */
-	int (*forward_ref)(lp_ctx *ctx, void *state, int rank, const int64_t *dims,
-			   const float *x, float *y);
-	int (*backward_ref)(lp_ctx *ctx, void *state, int rank, const int64_t *dims,
-			    const float *x, const float *y, const float *dy, float *dx);
+	/* CPU twins, used by tests only. Optional but expected of every layer. */
+	int (*forward_ref)(lp_ctx *ctx, void *state, const lp_ref_io *io);
+	int (*backward_ref)(lp_ctx *ctx, void *state, const lp_ref_io *io);
 } lp_layer_vtable;
 
 /* The descriptor a plugin returns from lp_plugin_init. */

@@ -71,10 +71,11 @@ const lp_plugin *lp_layer_plugin(const lp_layer *l);
 int lp_layer_shape(lp_layer *l, int rank, const int64_t *in, int *out_rank, int64_t *out);
 int lp_layer_forward(lp_layer *l, lp_cmd *cmd, const lp_layer_io *io);
 int lp_layer_backward(lp_layer *l, lp_cmd *cmd, const lp_layer_io *io);
+/* Weights the layer declares for an input shape (*n = 0 for none). */
+int lp_layer_weights(lp_layer *l, int rank, const int64_t *in, lp_weight_decl *out, uint32_t *n);
 /* CPU twins; LP_ERR_NOTFOUND when the plugin has none. */
-int lp_layer_forward_ref(lp_layer *l, int rank, const int64_t *dims, const float *x, float *y);
-int lp_layer_backward_ref(lp_layer *l, int rank, const int64_t *dims, const float *x,
-			  const float *y, const float *dy, float *dx);
+int lp_layer_forward_ref(lp_layer *l, const lp_ref_io *io);
+int lp_layer_backward_ref(lp_layer *l, const lp_ref_io *io);
 
 #ifdef __cplusplus
 }

@@ -79,6 +79,19 @@ static int l_layer(lua_State *L)
 	return 1;
 }
 
+/* A layer used on its own has nowhere to keep weights: those belong in a loupe.net. */
+static void check_weightless(lua_State *L, lp_layer *l, const lp_tensor *x)
+{
+	lp_weight_decl w[LP_MAX_WEIGHTS];
+	uint32_t nw;
+
+	if (lp_layer_weights(l, lp_tensor_rank(x), lp_tensor_dims(x), w, &nw))
+		lpl_fail(L, lpl_ctx(L));
+	if (nw)
+		luaL_error(L, "layer %s has weights; use it inside a loupe.net",
+			   lp_layer_plugin(l)->name);
+}
+
 static lp_tensor **new_like(lua_State *L, lp_ctx *ctx, lp_layer *l, const lp_tensor *x, int out)
 {
 	int64_t dims[LP_MAX_RANK];
@@ -117,6 +130,7 @@ static int m_forward(lua_State *L)
 {
 	lp_layer *l = check_layer(L, 1);
 	lp_tensor *x = lpl_check_tensor(L, 2);
+	check_weightless(L, l, x);
 	lp_tensor **y = new_like(L, lpl_ctx(L), l, x, 1);
 	lp_layer_io io = { .size = sizeof io, .x = x, .y = *y };
 
@@ -130,6 +144,7 @@ static int m_backward(lua_State *L)
 	lp_tensor *x = lpl_check_tensor(L, 2);
 	lp_tensor *y = lua_isnil(L, 3) ? NULL : lpl_check_tensor(L, 3);
 	lp_tensor *dy = lpl_check_tensor(L, 4);
+	check_weightless(L, l, x);
 	lp_tensor **dx = new_like(L, lpl_ctx(L), l, x, 0);
 	lp_layer_io io = { .size = sizeof io, .x = x, .y = y, .dy = dy, .dx = *dx };
 
@@ -155,14 +170,16 @@ static int m_ref(lua_State *L, int backward)
 	lp_tensor *x = lpl_check_tensor(L, 2);
 	lp_tensor *y = backward && !lua_isnil(L, 3) ? lpl_check_tensor(L, 3) : NULL;
 	lp_tensor *dy = backward ? lpl_check_tensor(L, 4) : NULL;
+	check_weightless(L, l, x);
 	float *hx = read_f32(L, ctx, x), *hy = y ? read_f32(L, ctx, y) : NULL;
 	float *hdy = dy ? read_f32(L, ctx, dy) : NULL;
 	lp_tensor **out = new_like(L, ctx, l, x, !backward);
 	size_t bytes = lp_tensor_bytes(*out);
 	float *ho = lua_newuserdatauv(L, bytes ? bytes : 1, 0);
-	int rc = backward ? lp_layer_backward_ref(l, lp_tensor_rank(x), lp_tensor_dims(x), hx, hy,
-						  hdy, ho)
-			  : lp_layer_forward_ref(l, lp_tensor_rank(x), lp_tensor_dims(x), hx, ho);
+	lp_ref_io io = { .size = sizeof io, .rank = lp_tensor_rank(x), .in_dims = lp_tensor_dims(x),
+			 .out_rank = lp_tensor_rank(*out), .out_dims = lp_tensor_dims(*out),
+			 .x = hx, .y = backward ? (float *)hy : ho, .dy = hdy, .dx = backward ? ho : NULL };
+	int rc = backward ? lp_layer_backward_ref(l, &io) : lp_layer_forward_ref(l, &io);
 
 	if (rc || lp_tensor_write(ctx, *out, ho, bytes))
 		return lpl_fail(L, ctx);

@@ -140,26 +140,23 @@ static int64_t count(int rank, const int64_t *dims)
 	return n;
 }
 
-static int forward_ref(lp_ctx *ctx, void *st, int rank, const int64_t *dims, const float *x,
-		       float *y)
+static int forward_ref(lp_ctx *ctx, void *st, const lp_ref_io *io)
 {
 	const state *s = st;
 
 	(void)ctx;
-	for (int64_t i = 0, n = count(rank, dims); i < n; i++)
-		y[i] = x[i] > 0.0f ? x[i] : s->slope * x[i];
+	for (int64_t i = 0, n = count(io->rank, io->in_dims); i < n; i++)
+		io->y[i] = io->x[i] > 0.0f ? io->x[i] : s->slope * io->x[i];
 	return LP_OK;
 }
 
-static int backward_ref(lp_ctx *ctx, void *st, int rank, const int64_t *dims, const float *x,
-			const float *y, const float *dy, float *dx)
+static int backward_ref(lp_ctx *ctx, void *st, const lp_ref_io *io)
 {
 	const state *s = st;
 
 	(void)ctx;
-	(void)y;
-	for (int64_t i = 0, n = count(rank, dims); i < n; i++)
-		dx[i] = x[i] > 0.0f ? dy[i] : s->slope * dy[i];
+	for (int64_t i = 0, n = count(io->rank, io->in_dims); i < n; i++)
+		io->dx[i] = io->x[i] > 0.0f ? io->dy[i] : s->slope * io->dy[i];
 	return LP_OK;
 }
 
