@@ -45,4 +45,12 @@ void lpl_open_layer(lua_State *L);
 /* lua_archive.c */
 void lpl_open_archive(lua_State *L);
 
+/* lua_net.c */
+void lpl_open_net(lua_State *L);
+
+/* Parameter table at idx -> key/value pairs (validated later against the plugin's spec). */
+size_t lpl_read_params(lua_State *L, int idx, const char *plugin, lp_kv *kv, size_t cap);
+/* An options table may hold only the listed keys: a typo is an error naming it. */
+void lpl_check_keys(lua_State *L, int idx, const char *what, const char *const *known);
+
 #endif

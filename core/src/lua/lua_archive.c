@@ -21,22 +21,6 @@ static const char *opt_string(lua_State *L, int t, const char *k, const char *de
 	return s;
 }
 
-static void check_keys(lua_State *L, int idx, const char *what, const char *const *known)
-{
-	if (!lua_istable(L, idx))
-		return;
-	lua_pushnil(L);
-	while (lua_next(L, idx)) {
-		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-		int ok = 0;
-		for (int i = 0; k && known[i]; i++)
-			ok |= strcmp(k, known[i]) == 0;
-		if (!ok)
-			luaL_error(L, "%s: unknown option '%s'", what, k ? k : "(non-string key)");
-		lua_pop(L, 1);
-	}
-}
-
 /* The command line: what the host program recorded, else stock lua's arg[-1], arg[0..n]. */
 static const char *command_line(lua_State *L)
 {
@@ -79,7 +63,7 @@ static int l_archive(lua_State *L)
 		lua_replace(L, 2);
 	}
 	luaL_checktype(L, 2, LUA_TTABLE);
-	check_keys(L, 2, "loupe.archive", keys);
+	lpl_check_keys(L, 2, "loupe.archive", keys);
 	if (lua_getfield(L, 2, "mode") != LUA_TNIL)
 		mode = luaL_checkoption(L, -1, NULL, modes);
 	lua_pop(L, 1);
@@ -146,7 +130,7 @@ static int m_write(lua_State *L)
 	int rank, dtype = LP_F32;
 	void *host;
 
-	check_keys(L, 4, "archive:write", keys);
+	lpl_check_keys(L, 4, "archive:write", keys);
 	if (luaL_testudata(L, 3, LPL_TENSOR)) {
 		lp_tensor *t = lpl_check_tensor(L, 3);
 		rank = lp_tensor_rank(t);
@@ -191,7 +175,7 @@ static int m_write_strings(lua_State *L)
 	lp_archive *a = check_archive(L, 1);
 	const char *path = luaL_checkstring(L, 2);
 	luaL_checktype(L, 3, LUA_TTABLE);
-	check_keys(L, 4, "archive:write_strings", keys);
+	lpl_check_keys(L, 4, "archive:write_strings", keys);
 	lua_Integer n = luaL_len(L, 3);
 	const char **s = lua_newuserdatauv(L, sizeof(char *) * (size_t)(n + 1), 0);
 

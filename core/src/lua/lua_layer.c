@@ -13,7 +13,7 @@ static lp_layer *check_layer(lua_State *L, int idx)
 }
 
 /* Turn a Lua parameter table into key/value pairs; the core validates them against the spec. */
-static size_t read_params(lua_State *L, int idx, const char *plugin, lp_kv *kv, size_t cap)
+size_t lpl_read_params(lua_State *L, int idx, const char *plugin, lp_kv *kv, size_t cap)
 {
 	size_t n = 0;
 
@@ -73,7 +73,7 @@ static int l_layer(lua_State *L)
 	luaL_setmetatable(L, LPL_LAYER);
 	if (lp_plugin_find(ctx, name, LP_KIND_LAYER, &p))
 		return lpl_fail(L, ctx);
-	size_t n = read_params(L, 2, p->name, kv, sizeof kv / sizeof kv[0]);
+	size_t n = lpl_read_params(L, 2, p->name, kv, sizeof kv / sizeof kv[0]);
 	if (lp_layer_new(ctx, p, kv, n, box))
 		return lpl_fail(L, ctx);
 	return 1;

@@ -262,5 +262,6 @@ int luaopen_loupe(lua_State *L)
 	lpl_open_tensor(L);
 	lpl_open_layer(L);
 	lpl_open_archive(L);
+	lpl_open_net(L);
 	return 1;
 }

@@ -52,8 +52,10 @@ int lpl_check_shape(lua_State *L, int idx, int64_t *dims, const char *what)
 }
 
 /* Options table reader: fields must be known, so a typo is an error, not a default. */
-static void check_keys(lua_State *L, int idx, const char *what, const char *const *known)
+void lpl_check_keys(lua_State *L, int idx, const char *what, const char *const *known)
 {
+	if (!lua_istable(L, idx))
+		return;
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
 		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
@@ -129,7 +131,7 @@ static int l_tensor(lua_State *L)
 	int dtype = LP_F32, data = 0;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
-	check_keys(L, 1, "loupe.tensor", keys);
+	lpl_check_keys(L, 1, "loupe.tensor", keys);
 	if (lua_getfield(L, 1, "dtype") != LUA_TNIL)
 		dtype = lpl_dtype_from_name(L, luaL_checkstring(L, -1), "loupe.tensor");
 	lua_getfield(L, 1, "data");
@@ -174,7 +176,7 @@ static int random_tensor(lua_State *L, int normal)
 	int64_t dims[LP_MAX_RANK];
 
 	luaL_checktype(L, 1, LUA_TTABLE);
-	check_keys(L, 1, what, keys);
+	lpl_check_keys(L, 1, what, keys);
 	lua_getfield(L, 1, normal ? "mean" : "low");
 	o.a = luaL_optnumber(L, -1, 0.0);
 	lua_getfield(L, 1, normal ? "std" : "high");
