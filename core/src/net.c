@@ -362,9 +362,11 @@ static int record_forward(lp_net *net, lp_cmd *cmd, const lp_tensor *x, const lp
 
 	for (size_t i = 0; i < net->n; i++) {
 		lp_layer_io io = layer_io(net, i, x, training);
+		lp_cmd_set_label(cmd, net->L[i].name);
 		if ((rc = lp_layer_forward(net->L[i].layer, cmd, &io)))
 			return lp_error_wrap(net->ctx, rc, "net: forward %s", net->L[i].name);
 	}
+	lp_cmd_set_label(cmd, "loss");
 	lp_layer_io lio = { .size = sizeof lio, .x = net->L[net->n - 1].act, .y = net->loss_t,
 			    .labels = labels ? labels : net->nolabels, .aux = net->probs_t,
 			    .dy = net->dloss_t, .dx = net->L[net->n - 1].dact, .training = training };
@@ -376,6 +378,7 @@ static int record_forward(lp_net *net, lp_cmd *cmd, const lp_tensor *x, const lp
 static int record_backward(lp_net *net, lp_cmd *cmd, const lp_tensor *x, const lp_tensor *labels,
 			   int training)
 {
+	lp_cmd_set_label(cmd, "loss");
 	lp_layer_io lio = { .size = sizeof lio, .x = net->L[net->n - 1].act, .y = net->loss_t,
 			    .labels = labels, .dy = net->dloss_t, .dx = net->L[net->n - 1].dact,
 			    .training = training };
@@ -385,6 +388,7 @@ static int record_backward(lp_net *net, lp_cmd *cmd, const lp_tensor *x, const l
 		return lp_error_wrap(net->ctx, rc, "net: loss backward");
 	for (size_t i = net->n; i-- > 0;) {
 		lp_layer_io io = layer_io(net, i, x, training);
+		lp_cmd_set_label(cmd, net->L[i].name);
 		if ((rc = lp_layer_backward(net->L[i].layer, cmd, &io)))
 			return lp_error_wrap(net->ctx, rc, "net: backward %s", net->L[i].name);
 	}
@@ -401,6 +405,7 @@ static int record_sgd(lp_net *net, lp_cmd *cmd, const lp_net_step_opts *o)
 
 	if (chunk > (1u << 30))
 		chunk = 1u << 30;
+	lp_cmd_set_label(cmd, "sgd");
 	for (size_t i = 0; i < net->n && !rc; i++) {
 		netlayer *l = &net->L[i];
 		for (uint32_t k = 0; k < l->nw && !rc; k++) {

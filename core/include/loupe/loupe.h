@@ -104,13 +104,16 @@ void lp_kernel_free(lp_kernel *k);
 int lp_cmd_begin(lp_ctx *ctx, lp_cmd **out);
 int lp_cmd_dispatch(lp_cmd *cmd, lp_kernel *k, const uint32_t groups[3], const void *push,
 		    uint32_t push_size, const lp_binding *bindings, uint32_t n_bindings);
+/* Name what the next dispatches belong to ("conv1"); profile entries read "conv1/<kernel>".
+ * The string is borrowed and must outlive the submit; NULL clears it. */
+void lp_cmd_set_label(lp_cmd *cmd, const char *label);
 /* Submit, wait, and free the command (also on error). */
 int lp_cmd_submit(lp_cmd *cmd);
 void lp_cmd_free(lp_cmd *cmd);
 
 /* Per-dispatch timings of the last submit when LOUPE_PROFILE=1 (or lp_ctx_set_profile). */
 typedef struct lp_profile_entry {
-	const char *kernel;
+	const char *kernel; /* "<label>/<kernel name>" or the kernel name */
 	double ms;
 	uint32_t groups[3];
 } lp_profile_entry;

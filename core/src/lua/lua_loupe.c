@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lpl.h"
 
@@ -237,6 +238,15 @@ static int l_profile(lua_State *L)
 	return 1;
 }
 
+/* loupe.now() -> seconds on a monotonic clock (for timing in scripts and benchmarks) */
+static int l_now(lua_State *L)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	lua_pushnumber(L, (double)t.tv_sec + 1e-9 * (double)t.tv_nsec);
+	return 1;
+}
+
 static int l_set_profile(lua_State *L)
 {
 	lp_ctx_set_profile(lpl_ctx(L), lua_toboolean(L, 1));
@@ -248,7 +258,7 @@ int luaopen_loupe(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{ "seed", l_seed }, { "get_seed", l_get_seed }, { "device", l_device },
 		{ "plugins", l_plugins }, { "plugin_dirs", l_plugin_dirs },
-		{ "profile", l_profile }, { "set_profile", l_set_profile }, { NULL, NULL },
+		{ "profile", l_profile }, { "set_profile", l_set_profile }, { "now", l_now }, { NULL, NULL },
 	};
 
 	lpl_ctx(L);

@@ -4,6 +4,7 @@
  * dispatch may read what the previous one wrote), and a compute->host barrier at the end so
  * lp_tensor_read sees the results. Descriptor sets come from pools owned by the command and
  * freed with it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,9 @@ struct lp_cmd {
 	uint32_t sets_left;
 	uint32_t ndispatch;
 	VkQueryPool queries;
+	const char *label; /* borrowed: set by lp_cmd_set_label, must outlive the submit */
 	struct timed {
+		const char *label;
 		const char *kernel;
 		uint32_t groups[3];
 	} *timed;
@@ -248,11 +251,17 @@ int lp_cmd_dispatch(lp_cmd *cmd, lp_kernel *k, const uint32_t groups[3], const v
 		vkCmdWriteTimestamp(cmd->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, cmd->queries,
 				    2 * cmd->ntimed + 1);
 		cmd->timed[cmd->ntimed].kernel = k->name;
+		cmd->timed[cmd->ntimed].label = cmd->label;
 		memcpy(cmd->timed[cmd->ntimed].groups, groups, sizeof(uint32_t[3]));
 		cmd->ntimed++;
 	}
 	cmd->ndispatch++;
 	return LP_OK;
+}
+
+void lp_cmd_set_label(lp_cmd *cmd, const char *label)
+{
+	cmd->label = label;
 }
 
 static int read_profile(lp_cmd *cmd)
@@ -271,11 +280,14 @@ static int read_profile(lp_cmd *cmd)
 			VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT), "vkGetQueryPoolResults");
 	for (uint32_t i = 0; !rc && i < cmd->ntimed; i++) {
 		double ms = (double)(ts[2 * i + 1] - ts[2 * i]) * dev->info.timestamp_period_ns * 1e-6;
-		rc = lpi_profile_add(dev->ctx, cmd->timed[i].kernel, ms, cmd->timed[i].groups);
+		char name[160];
+		snprintf(name, sizeof name, "%s%s%s", cmd->timed[i].label ? cmd->timed[i].label : "",
+			 cmd->timed[i].label ? "/" : "", cmd->timed[i].kernel);
+		rc = lpi_profile_add(dev->ctx, name, ms, cmd->timed[i].groups);
 		if (!rc)
-			lp_log(dev->ctx, LP_LOG_INFO, "profile: %-24s %10.3f ms  groups %ux%ux%u",
-			       cmd->timed[i].kernel, ms, cmd->timed[i].groups[0],
-			       cmd->timed[i].groups[1], cmd->timed[i].groups[2]);
+			lp_log(dev->ctx, LP_LOG_INFO, "profile: %-32s %10.3f ms  groups %ux%ux%u", name,
+			       ms, cmd->timed[i].groups[0], cmd->timed[i].groups[1],
+			       cmd->timed[i].groups[2]);
 	}
 	free(ts);
 	return rc;
