@@ -8,7 +8,10 @@ local function run(seed)
   local net = mini { classes = 10, width = 0.125 }
   local x = loupe.randn { shape = { 8, 3, 32, 32 } }
   local labels = loupe.tensor { data = { 0, 1, 2, 3, 4, 5, 6, 7 }, dtype = "int32" }
-  for _ = 1, 5 do net:train_step(x, labels, { lr = 0.05, momentum = 0.9, weight_decay = 5e-4 }) end
+  for step = 1, 5 do
+    local loss = net:train_step(x, labels, { lr = 0.01, momentum = 0.9, weight_decay = 5e-4 })
+    assert(loss == loss and loss < 1e6, ("seed %d step %d: loss %g"):format(seed, step, loss))
+  end
   local w = {}
   for _, name in ipairs(net:params()) do w[name] = net:param(name):totable() end
   return w
