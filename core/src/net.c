@@ -667,3 +667,16 @@ int lp_net_load(lp_net *net, const char *path, int with_momentum)
 	int crc = lp_archive_close(a);
 	return rc ? rc : crc;
 }
+
+int lp_net_activation(lp_net *net, const char *name, int kind, const lp_tensor **out)
+{
+	*out = NULL;
+	for (size_t i = 0; i < net->n; i++)
+		if (strcmp(net->L[i].name, name) == 0) {
+			*out = kind ? net->L[i].dact : net->L[i].act;
+			if (!*out)
+				return lp_error(net->ctx, LP_ERR_ARG, "net: no batch has run yet");
+			return LP_OK;
+		}
+	return lp_error(net->ctx, LP_ERR_NOTFOUND, "net: no layer '%s'", name);
+}

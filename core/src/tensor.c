@@ -64,7 +64,7 @@ int lp_tensor_new(lp_ctx *ctx, int dtype, int rank, const int64_t *dims, lp_tens
 	t->numel = numel;
 	memcpy(t->dims, dims, (size_t)rank * sizeof(*dims));
 	snprintf(t->name, sizeof t->name, "tensor");
-	if ((rc = lpvk_buf_new(ctx, dev, (uint64_t)numel * lp_dtype_size(dtype), "tensor",
+	if ((rc = lpvk_buf_new(ctx, dev, (uint64_t)numel * lp_dtype_size(dtype), t->name,
 			       &t->buf))) {
 		free(t);
 		return rc;

@@ -72,6 +72,11 @@ int lp_net_param(lp_net *net, const char *full_name, int kind, lp_tensor **out);
 size_t lp_net_param_count(const lp_net *net);
 const char *lp_net_param_name(const lp_net *net, size_t i);
 
+/* The output of layer `name` from the last forward (kind 0) or the gradient of the loss with
+ * respect to it from the last backward (kind 1): borrowed, [N, out...]. Features for the
+ * analyses are the activations of the penultimate layer. */
+int lp_net_activation(lp_net *net, const char *name, int kind, const lp_tensor **out);
+
 /* Save weights and momentum (HDF5: /weights/<layer>/<name>, /momentum/<layer>/<name>, attr
  * step) to a temporary file, fsync, rename. Load checks every shape and names what differs. */
 int lp_net_save(lp_net *net, const char *path);

@@ -215,6 +215,19 @@ static int m_set_param(lua_State *L)
 	return 0;
 }
 
+/* net:activation(layer [, "grad"]) -> copy of the layer's output (or its gradient) from the
+ * last batch */
+static int m_activation(lua_State *L)
+{
+	static const char *const kinds[] = { "value", "grad", NULL };
+	const lp_tensor *t;
+	int kind = luaL_checkoption(L, 3, "value", kinds);
+
+	if (lp_net_activation(check_net(L, 1), luaL_checkstring(L, 2), kind, &t))
+		return lpl_fail(L, lpl_ctx(L));
+	return push_copy(L, t);
+}
+
 static int m_params(lua_State *L)
 {
 	lp_net *net = check_net(L, 1);
@@ -321,7 +334,7 @@ void lpl_open_net(lua_State *L)
 		{ "predict", m_predict }, { "param", m_param }, { "grad", m_grad },
 		{ "momentum", m_momentum }, { "set_param", m_set_param }, { "params", m_params },
 		{ "save", m_save }, { "load", m_load }, { "step", m_step }, { "free", m_gc },
-		{ "summary", m_summary },
+		{ "summary", m_summary }, { "activation", m_activation },
 		{ NULL, NULL },
 	};
 

@@ -28,8 +28,13 @@ struct lpvk_buf {
 	lpvk_device *dev;
 	lpvk_block *block;
 	VkBuffer buffer;
-	uint64_t size, off, span; /* span: bytes taken from the block (aligned) */
+	uint64_t size, off, span;  /* span: bytes of the buffer (aligned) */
+	uint64_t take_off, taken;  /* the range taken from the block (span + guards) */
+	const char *name;          /* borrowed, for messages: the tensor's name */
+	struct lpvk_buf *prev, *next; /* guarded buffers, checked after each submit */
 };
+
+#define GUARD_BYTE 0xa5
 
 static uint64_t align_up(uint64_t x, uint64_t a)
 {
@@ -199,25 +204,46 @@ int lpvk_buf_new(lp_ctx *ctx, lpvk_device *dev, uint64_t bytes, const char *what
 		goto out_destroy;
 	}
 	b->span = align_up(req.size, req.alignment);
+	/* LOUPE_GUARD=1: a guard zone on each side, filled with a pattern and checked after every
+	 * submit, catches a kernel that writes outside its tensor */
+	uint64_t guard = dev->guard ? align_up(4096, req.alignment) : 0;
+	b->taken = b->span + 2 * guard;
 	for (blk = dev->blocks; blk; blk = blk->next)
-		if (block_take(blk, b->span, req.alignment, &off))
+		if (block_take(blk, b->taken, req.alignment, &off))
 			break;
 	if (!blk) {
-		if ((rc = block_new(dev, b->span, &blk)))
+		if ((rc = block_new(dev, b->taken, &blk)))
 			goto out_destroy;
-		if (!block_take(blk, b->span, req.alignment, &off)) {
+		if (!block_take(blk, b->taken, req.alignment, &off)) {
 			rc = lp_error(ctx, LP_ERR_NOMEM, "vk: pool block too small for %s", what);
 			goto out_destroy;
 		}
 	}
-	r = vkBindBufferMemory(dev->device, b->buffer, blk->memory, off);
+	r = vkBindBufferMemory(dev->device, b->buffer, blk->memory, off + guard);
 	if (r != VK_SUCCESS) {
-		block_give(blk, off, b->span);
+		block_give(blk, off, b->taken);
 		rc = lpvk_check(ctx, r, "vkBindBufferMemory");
 		goto out_destroy;
 	}
 	b->block = blk;
-	b->off = off;
+	b->take_off = off;
+	b->off = off + guard;
+	b->name = what;
+	if (guard && blk->mapped) {
+		for (lpvk_buf *o = dev->guarded; o; o = o->next) /* the pool must never overlap */
+			if (o->block == blk && o->take_off < off + b->taken && off < o->take_off + o->taken) {
+				rc = lp_error(ctx, LP_ERR_VULKAN, "vk: pool: %s overlaps %s", what, o->name);
+				block_give(blk, off, b->taken);
+				goto out_destroy;
+			}
+		char *m = blk->mapped;
+		memset(m + off, GUARD_BYTE, guard);
+		memset(m + b->off + bytes, GUARD_BYTE, b->taken - guard - bytes);
+		b->next = dev->guarded;
+		if (b->next)
+			b->next->prev = b;
+		dev->guarded = b;
+	}
 	*out = b;
 	return LP_OK;
 out_destroy:
@@ -232,8 +258,35 @@ void lpvk_buf_free(lpvk_buf *b)
 		return;
 	vkDestroyBuffer(b->dev->device, b->buffer, NULL);
 	if (b->block)
-		block_give(b->block, b->off, b->span);
+		block_give(b->block, b->take_off, b->taken);
+	if (b->prev)
+		b->prev->next = b->next;
+	else if (b->dev->guarded == b)
+		b->dev->guarded = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
 	free(b);
+}
+
+static int guard_intact(const unsigned char *p, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (p[i] != GUARD_BYTE)
+			return 0;
+	return 1;
+}
+
+int lpvk_guard_check(lpvk_device *dev, const char *after)
+{
+	for (lpvk_buf *b = dev->guarded; b; b = b->next) {
+		const unsigned char *m = b->block->mapped;
+		uint64_t head = b->off - b->take_off, tail = b->take_off + b->taken - b->off - b->size;
+		if (!guard_intact(m + b->take_off, head) || !guard_intact(m + b->off + b->size, tail))
+			return lp_error(dev->ctx, LP_ERR_VULKAN, "vk: guard: a kernel in %s wrote outside "
+					"tensor '%s' (%llu bytes)", after, b->name ? b->name : "?",
+					(unsigned long long)b->size);
+	}
+	return LP_OK;
 }
 
 uint64_t lpvk_buf_size(const lpvk_buf *b)

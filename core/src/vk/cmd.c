@@ -303,6 +303,8 @@ int lp_cmd_submit(lp_cmd *cmd)
 	VkCommandBuffer cb = cmd->cb;
 	cmd->cb = VK_NULL_HANDLE; /* lpvk_oneshot_end frees it */
 	rc = lpvk_oneshot_end(cmd->dev, cb);
+	if (!rc && cmd->dev->guard)
+		rc = lpvk_guard_check(cmd->dev, cmd->label ? cmd->label : "the last submit");
 	if (!rc && cmd->queries)
 		rc = read_profile(cmd);
 	lp_cmd_free(cmd);

@@ -289,6 +289,7 @@ static int pick_memory(lpvk_device *dev)
 	dev->mem_mappable = (mem.memoryTypes[best].propertyFlags & hv) == hv;
 	dev->staging_type = (uint32_t)staging;
 	dev->force_staging = env_on("LOUPE_FORCE_STAGING");
+	dev->guard = env_on("LOUPE_GUARD") && dev->mem_mappable;
 	return LP_OK;
 }
 

@@ -17,7 +17,8 @@ const lp_device_info *lpvk_device_info(const lpvk_device *dev);
 /* Open the context's device, or return the one already open. */
 int lpvk_get(lp_ctx *ctx, lpvk_device **out);
 
-/* buffer.c: buffers sub-allocated from a per-device memory pool. */
+/* buffer.c: buffers sub-allocated from a per-device memory pool; `what` is borrowed and names
+ * the buffer in messages for its whole life. */
 int lpvk_buf_new(lp_ctx *ctx, lpvk_device *dev, uint64_t bytes, const char *what, lpvk_buf **out);
 void lpvk_buf_free(lpvk_buf *b);
 uint64_t lpvk_buf_size(const lpvk_buf *b);

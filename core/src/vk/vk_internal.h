@@ -27,6 +27,8 @@ struct lpvk_device {
 	uint32_t staging_type;  /* HOST_VISIBLE | HOST_COHERENT type for staging */
 	lp_device_info info;
 	struct lpvk_block *blocks;
+	int guard;              /* LOUPE_GUARD=1: guard zones around every buffer */
+	struct lpvk_buf *guarded;
 };
 
 const char *lpvk_result_name(VkResult r);
@@ -36,6 +38,8 @@ int lpvk_oneshot_begin(lpvk_device *dev, VkCommandBuffer *cb);
 int lpvk_oneshot_end(lpvk_device *dev, VkCommandBuffer cb);
 VkBuffer lpvk_buf_handle(const lpvk_buf *b);
 lpvk_device *lpvk_buf_device(const lpvk_buf *b);
+/* buffer.c: after a submit, any guard zone overwritten is an error naming the tensor. */
+int lpvk_guard_check(lpvk_device *dev, const char *after);
 /* buffer.c: free every pool block (device close). */
 void lpvk_pool_release(lpvk_device *dev);
 
