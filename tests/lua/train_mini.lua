@@ -57,7 +57,7 @@ local t0, acc = os.clock(), 0
 for epoch = 1, 40 do
   local loss = 0
   for _, b in ipairs(batches) do
-    loss = loss + net:train_step(b.x, b.y, { lr = 0.02, momentum = 0.9, weight_decay = 5e-4 })
+    loss = loss + net:train_step(b.x, b.y, { lr = 0.01, momentum = 0.9, weight_decay = 5e-4 })
   end
   local correct = 0
   for _, b in ipairs(batches) do
