@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "loupe/plugin.h"
+#include "loupe/plugin_util.h"
 
 static const uint32_t forward_spv[] =
 #include "maxpool/forward.spv.inc"
@@ -108,20 +109,6 @@ static int shape(lp_ctx *ctx, void *st, int rank, const int64_t *in, int *out_ra
 	return LP_OK;
 }
 
-/* "[2, 3, 7, 9]" into buf. */
-static const char *dims_str(char *buf, size_t size, int rank, const int64_t *d)
-{
-	size_t at = 0;
-
-	buf[0] = 0;
-	for (int i = 0; i < rank && at < size; i++)
-		at += (size_t)snprintf(buf + at, size - at, "%s%lld", i ? ", " : "[",
-				       (long long)d[i]);
-	if (at < size)
-		snprintf(buf + at, size - at, "]");
-	return buf;
-}
-
 /* t must be float32 with exactly `dims` (rank 4). */
 static int check_tensor(lp_ctx *ctx, const lp_tensor *t, const int64_t *dims, const char *what)
 {
@@ -136,46 +123,9 @@ static int check_tensor(lp_ctx *ctx, const lp_tensor *t, const int64_t *dims, co
 	if (host->tensor_rank(t) != 4 || memcmp(d, dims, 4 * sizeof(*d)) != 0)
 		return host->error(ctx, LP_ERR_SHAPE, "maxpool: %s (%s) is %s, expected %s", what,
 				   host->tensor_name(t),
-				   dims_str(have, sizeof have, host->tensor_rank(t), d),
-				   dims_str(want, sizeof want, 4, dims));
+				   lpu_dims_str(have, sizeof have, host->tensor_rank(t), d),
+				   lpu_dims_str(want, sizeof want, 4, dims));
 	return LP_OK;
-}
-
-/* Images per dispatch such that each tensor's range of whole images (per[i] floats each),
- * bound from the aligned offset at or below its first image, fits one binding. */
-static int batch_chunk(lp_ctx *ctx, uint64_t images, uint32_t nt, const uint64_t *per,
-		       uint64_t *out)
-{
-	uint64_t max = host->max_binding_bytes(ctx), align = host->binding_align(ctx);
-
-	if (max > (1ull << 31)) /* element indices stay well inside uint32 */
-		max = 1ull << 31;
-	*out = images;
-	for (uint32_t i = 0; i < nt; i++) {
-		uint64_t bytes = per[i] * sizeof(float);
-		if (bytes * images <= max)
-			continue;
-		uint64_t fit = max > align ? (max - align) / bytes : 0;
-		if (fit == 0)
-			return host->error(ctx, LP_ERR_LIMIT, "maxpool: one image of %llu "
-					   "bytes does not fit one storage binding (%llu bytes)",
-					   (unsigned long long)bytes, (unsigned long long)max);
-		if (fit < *out)
-			*out = fit;
-	}
-	return LP_OK;
-}
-
-/* Bind images [first, first + count) of t (per floats each) from an aligned offset; *base is
- * the element offset of image `first` inside the binding. */
-static void bind_images(lp_ctx *ctx, const lp_tensor *t, uint64_t per, uint64_t first,
-			uint64_t count, lp_binding *b, uint32_t *base)
-{
-	uint64_t align = host->binding_align(ctx);
-	uint64_t start = first * per * sizeof(float), off = align ? start / align * align : start;
-
-	*b = (lp_binding){ t, off, start + count * per * sizeof(float) - off };
-	*base = (uint32_t)((start - off) / sizeof(float));
 }
 
 /* Dispatch k over the batch in ranges; per[i] is tensor i's floats per image and `work` the
@@ -185,14 +135,14 @@ static int run(lp_ctx *ctx, lp_cmd *cmd, lp_kernel *k, push pc, const lp_tensor 
 {
 	lp_binding b[4];
 	uint64_t chunk;
-	int rc = batch_chunk(ctx, images, nt, per, &chunk);
+	int rc = lpu_batch_chunk(host, ctx, "maxpool", "image", images, nt, per, &chunk);
 
 	for (uint64_t first = 0; !rc && first < images; first += chunk) {
 		uint64_t count = images - first < chunk ? images - first : chunk;
 		uint64_t groups = (count * work + WORKGROUP - 1) / WORKGROUP;
 		uint32_t g[3] = { groups < MAX_GROUPS ? (uint32_t)groups : MAX_GROUPS, 1, 1 };
 		for (uint32_t i = 0; i < nt; i++)
-			bind_images(ctx, t[i], per[i], first, count, &b[i], &pc.base[i]);
+			lpu_bind_range(host, ctx, t[i], per[i], first, count, &b[i], &pc.base[i]);
 		pc.n = (uint32_t)count;
 		rc = host->dispatch(cmd, k, g, &pc, sizeof pc, b, nt);
 	}

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "loupe/plugin.h"
+#include "loupe/plugin_util.h"
 
 static const uint32_t forward_spv[] =
 #include "softmax_xent/forward.spv.inc"
@@ -87,20 +88,6 @@ static int shape(lp_ctx *ctx, void *st, int rank, const int64_t *in, int *out_ra
 	return LP_OK;
 }
 
-/* "[2, 3, 7, 9]" into buf. */
-static const char *dims_str(char *buf, size_t size, int rank, const int64_t *d)
-{
-	size_t at = 0;
-
-	buf[0] = 0;
-	for (int i = 0; i < rank && at < size; i++)
-		at += (size_t)snprintf(buf + at, size - at, "%s%lld", i ? ", " : "[",
-				       (long long)d[i]);
-	if (at < size)
-		snprintf(buf + at, size - at, "]");
-	return buf;
-}
-
 /* t must have dtype and exactly `dims`. */
 static int check_tensor(lp_ctx *ctx, const lp_tensor *t, int dtype, int rank,
 			const int64_t *dims, const char *what)
@@ -116,46 +103,9 @@ static int check_tensor(lp_ctx *ctx, const lp_tensor *t, int dtype, int rank,
 	if (host->tensor_rank(t) != rank || memcmp(d, dims, (size_t)rank * sizeof(*d)) != 0)
 		return host->error(ctx, LP_ERR_SHAPE, "softmax_xent: %s (%s) is %s, expected %s",
 				   what, host->tensor_name(t),
-				   dims_str(have, sizeof have, host->tensor_rank(t), d),
-				   dims_str(want, sizeof want, rank, dims));
+				   lpu_dims_str(have, sizeof have, host->tensor_rank(t), d),
+				   lpu_dims_str(want, sizeof want, rank, dims));
 	return LP_OK;
-}
-
-/* Rows per dispatch such that each tensor's range of whole rows (per[i] 4-byte elements each),
- * bound from the aligned offset at or below its first row, fits one binding. */
-static int batch_chunk(lp_ctx *ctx, uint64_t rows, uint32_t nt, const uint64_t *per,
-		       uint64_t *out)
-{
-	uint64_t max = host->max_binding_bytes(ctx), align = host->binding_align(ctx);
-
-	if (max > (1ull << 31)) /* element indices stay well inside uint32 */
-		max = 1ull << 31;
-	*out = rows;
-	for (uint32_t i = 0; i < nt; i++) {
-		uint64_t bytes = per[i] * sizeof(float);
-		if (bytes * rows <= max)
-			continue;
-		uint64_t fit = max > align ? (max - align) / bytes : 0;
-		if (fit == 0)
-			return host->error(ctx, LP_ERR_LIMIT, "softmax_xent: one row of %llu "
-					   "bytes does not fit one storage binding (%llu bytes)",
-					   (unsigned long long)bytes, (unsigned long long)max);
-		if (fit < *out)
-			*out = fit;
-	}
-	return LP_OK;
-}
-
-/* Bind rows [first, first + count) of t (per elements each) from an aligned offset; *base is
- * the element offset of row `first` inside the binding. */
-static void bind_rows(lp_ctx *ctx, const lp_tensor *t, uint64_t per, uint64_t first,
-		      uint64_t count, lp_binding *b, uint32_t *base)
-{
-	uint64_t align = host->binding_align(ctx);
-	uint64_t start = first * per * sizeof(float), off = align ? start / align * align : start;
-
-	*b = (lp_binding){ t, off, start + count * per * sizeof(float) - off };
-	*base = (uint32_t)((start - off) / sizeof(float));
 }
 
 /* Dispatch k over the batch in ranges; per[i] is tensor i's elements per row and `work` the
@@ -165,14 +115,14 @@ static int run(lp_ctx *ctx, lp_cmd *cmd, lp_kernel *k, push pc, const lp_tensor 
 {
 	lp_binding b[4];
 	uint64_t chunk;
-	int rc = batch_chunk(ctx, rows, nt, per, &chunk);
+	int rc = lpu_batch_chunk(host, ctx, "softmax_xent", "row", rows, nt, per, &chunk);
 
 	for (uint64_t first = 0; !rc && first < rows; first += chunk) {
 		uint64_t count = rows - first < chunk ? rows - first : chunk;
 		uint64_t groups = (count * work + WORKGROUP - 1) / WORKGROUP;
 		uint32_t g[3] = { groups < MAX_GROUPS ? (uint32_t)groups : MAX_GROUPS, 1, 1 };
 		for (uint32_t i = 0; i < nt; i++)
-			bind_rows(ctx, t[i], per[i], first, count, &b[i], &pc.base[i]);
+			lpu_bind_range(host, ctx, t[i], per[i], first, count, &b[i], &pc.base[i]);
 		pc.n = (uint32_t)count;
 		rc = host->dispatch(cmd, k, g, &pc, sizeof pc, b, nt);
 	}
