@@ -68,13 +68,14 @@ local function measure(name, net, batch, item)
     per[layer][dir .. "_ms"] = per[layer][dir .. "_ms"] + e.ms
   end
   local layers = {}
-  for _, l in ipairs(net:layers()) do
+  for i, l in ipairs(net:layers()) do
     local p = per[l.name] or { forward_ms = 0, backward_ms = 0 }
     local fwd_flop = 2 * l.macs * batch
     layers[#layers + 1] = {
       name = l.name, type = l.type, forward_ms = p.forward_ms, backward_ms = p.backward_ms,
       forward_gflops = l.type:match("conv2d|linear") and fwd_flop / (p.forward_ms * 1e6) or nil,
-      backward_gflops = fwd_flop * 2 / (p.backward_ms * 1e6),
+      -- backward: weight gradient + data gradient (the first layer has no data gradient)
+      backward_gflops = fwd_flop * (i == 1 and 1 or 2) / (p.backward_ms * 1e6),
     }
     if l.type ~= "conv2d" and l.type ~= "linear" then
       layers[#layers].forward_gflops, layers[#layers].backward_gflops = nil, nil
