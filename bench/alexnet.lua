@@ -59,13 +59,17 @@ local function measure(name, net, batch, item)
   local train_s, prof = timed(function() net:train_step(x, labels, opts) end, steps)
   local infer_s = timed(function() net:predict(x) end, steps)
   loupe.set_profile(false)
-  local per = {}
+  -- entries come in dispatch order: forward layers, the loss, backward layers, SGD; a kernel's
+  -- name does not say the direction (conv2d's data gradient reuses its forward kernel)
+  local per, phase = {}, "forward"
   for _, e in ipairs(prof) do
-    local layer, kernel = e.kernel:match("^([^/]+)/(.*)$")
-    layer = layer or "?"
-    local dir = kernel and kernel:find("backward") and "backward" or "forward"
-    per[layer] = per[layer] or { forward_ms = 0, backward_ms = 0 }
-    per[layer][dir .. "_ms"] = per[layer][dir .. "_ms"] + e.ms
+    local layer = e.kernel:match("^([^/]+)/") or "?"
+    if layer == "loss" then
+      phase = "backward"
+    elseif layer ~= "sgd" then
+      per[layer] = per[layer] or { forward_ms = 0, backward_ms = 0 }
+      per[layer][phase .. "_ms"] = per[layer][phase .. "_ms"] + e.ms
+    end
   end
   local layers = {}
   for i, l in ipairs(net:layers()) do
