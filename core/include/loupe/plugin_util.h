@@ -73,4 +73,55 @@ static inline void lpu_bind_range(const lp_host *host, lp_ctx *ctx, const lp_ten
 	*base = (uint32_t)((start - off) / sizeof(float));
 }
 
+/* t must exist, have `dtype` and exactly `dims`; errors name the layer, `what` and the shapes. */
+static inline int lpu_check_tensor(const lp_host *host, lp_ctx *ctx, const char *layer,
+				   const lp_tensor *t, int dtype, int rank, const int64_t *dims,
+				   const char *what)
+{
+	char have[160], want[160];
+
+	if (!t)
+		return host->error(ctx, LP_ERR_ARG, "%s: missing tensor %s", layer, what);
+	if (host->tensor_dtype(t) != dtype)
+		return host->error(ctx, LP_ERR_ARG, "%s: %s (%s) must be %s", layer, what,
+				   host->tensor_name(t), dtype == LP_I32 ? "int32" : "float32");
+	const int64_t *d = host->tensor_dims(t);
+	int same = host->tensor_rank(t) == rank;
+	for (int i = 0; same && i < rank; i++)
+		same = d[i] == dims[i];
+	if (!same)
+		return host->error(ctx, LP_ERR_SHAPE, "%s: %s (%s) is %s, expected %s", layer, what,
+				   host->tensor_name(t),
+				   lpu_dims_str(have, sizeof have, host->tensor_rank(t), d),
+				   lpu_dims_str(want, sizeof want, rank, dims));
+	return LP_OK;
+}
+
+/* Dispatch k over `items` in binding-sized ranges of whole items: per[i] is tensor i's floats
+ * per item (at most 4 tensors), `work` the invocations per item, `workgroup` the kernel's
+ * workgroup size. Before each dispatch the push constants' item count (*push_n) and element
+ * offsets (push_base[i]) are set for the range. */
+static inline int lpu_run_batched(const lp_host *host, lp_ctx *ctx, lp_cmd *cmd, lp_kernel *k,
+				  const char *layer, const char *unit, void *push,
+				  uint32_t push_size, uint32_t *push_n, uint32_t *push_base,
+				  const lp_tensor *const *t, const uint64_t *per, uint32_t nt,
+				  uint64_t items, uint64_t work, uint32_t workgroup)
+{
+	lp_binding b[4];
+	uint64_t chunk;
+	int rc = nt > 4 ? host->error(ctx, LP_ERR_ARG, "%s: %u tensors (at most 4)", layer, nt)
+			: lpu_batch_chunk(host, ctx, layer, unit, items, nt, per, &chunk);
+
+	for (uint64_t first = 0; !rc && first < items; first += chunk) {
+		uint64_t count = items - first < chunk ? items - first : chunk;
+		uint64_t groups = (count * work + workgroup - 1) / workgroup;
+		uint32_t g[3] = { groups < 65535u ? (uint32_t)groups : 65535u, 1, 1 };
+		for (uint32_t i = 0; i < nt; i++)
+			lpu_bind_range(host, ctx, t[i], per[i], first, count, &b[i], &push_base[i]);
+		*push_n = (uint32_t)count;
+		rc = host->dispatch(cmd, k, g, push, push_size, b, nt);
+	}
+	return rc;
+}
+
 #endif

@@ -119,20 +119,7 @@ static int shape(lp_ctx *ctx, void *st, int rank, const int64_t *in, int *out_ra
 static int check_tensor(lp_ctx *ctx, const lp_tensor *t, int rank, const int64_t *dims,
 			const char *what)
 {
-	char have[160], want[160];
-
-	if (!t)
-		return host->error(ctx, LP_ERR_ARG, "lrn: missing tensor %s", what);
-	if (host->tensor_dtype(t) != LP_F32)
-		return host->error(ctx, LP_ERR_ARG, "lrn: %s (%s) must be float32", what,
-				   host->tensor_name(t));
-	const int64_t *d = host->tensor_dims(t);
-	if (host->tensor_rank(t) != rank || memcmp(d, dims, (size_t)rank * sizeof(*d)) != 0)
-		return host->error(ctx, LP_ERR_SHAPE, "lrn: %s (%s) is %s, expected %s", what,
-				   host->tensor_name(t),
-				   lpu_dims_str(have, sizeof have, host->tensor_rank(t), d),
-				   lpu_dims_str(want, sizeof want, rank, dims));
-	return LP_OK;
+	return lpu_check_tensor(host, ctx, "lrn", t, LP_F32, rank, dims, what);
 }
 
 /* Dispatch k over the batch in ranges; per[i] is tensor i's floats per image and `work` the
@@ -140,20 +127,8 @@ static int check_tensor(lp_ctx *ctx, const lp_tensor *t, int rank, const int64_t
 static int run(lp_ctx *ctx, lp_cmd *cmd, lp_kernel *k, push pc, const lp_tensor *const *t,
 	       const uint64_t *per, uint32_t nt, uint64_t images, uint64_t work)
 {
-	lp_binding b[4];
-	uint64_t chunk;
-	int rc = lpu_batch_chunk(host, ctx, "lrn", "image", images, nt, per, &chunk);
-
-	for (uint64_t first = 0; !rc && first < images; first += chunk) {
-		uint64_t count = images - first < chunk ? images - first : chunk;
-		uint64_t groups = (count * work + WORKGROUP - 1) / WORKGROUP;
-		uint32_t g[3] = { groups < MAX_GROUPS ? (uint32_t)groups : MAX_GROUPS, 1, 1 };
-		for (uint32_t i = 0; i < nt; i++)
-			lpu_bind_range(host, ctx, t[i], per[i], first, count, &b[i], &pc.base[i]);
-		pc.n = (uint32_t)count;
-		rc = host->dispatch(cmd, k, g, &pc, sizeof pc, b, nt);
-	}
-	return rc;
+	return lpu_run_batched(host, ctx, cmd, k, "lrn", "image", &pc, sizeof pc, &pc.n, pc.base,
+			       t, per, nt, images, work, WORKGROUP);
 }
 
 /* Check x and fill the shape part of pc; *images and *per (floats per image) for run(). */

@@ -92,20 +92,7 @@ static int shape(lp_ctx *ctx, void *st, int rank, const int64_t *in, int *out_ra
 static int check_tensor(lp_ctx *ctx, const lp_tensor *t, int dtype, int rank,
 			const int64_t *dims, const char *what)
 {
-	char have[160], want[160];
-
-	if (!t)
-		return host->error(ctx, LP_ERR_ARG, "softmax_xent: missing tensor %s", what);
-	if (host->tensor_dtype(t) != dtype)
-		return host->error(ctx, LP_ERR_ARG, "softmax_xent: %s (%s) must be %s", what,
-				   host->tensor_name(t), dtype == LP_I32 ? "int32" : "float32");
-	const int64_t *d = host->tensor_dims(t);
-	if (host->tensor_rank(t) != rank || memcmp(d, dims, (size_t)rank * sizeof(*d)) != 0)
-		return host->error(ctx, LP_ERR_SHAPE, "softmax_xent: %s (%s) is %s, expected %s",
-				   what, host->tensor_name(t),
-				   lpu_dims_str(have, sizeof have, host->tensor_rank(t), d),
-				   lpu_dims_str(want, sizeof want, rank, dims));
-	return LP_OK;
+	return lpu_check_tensor(host, ctx, "softmax_xent", t, dtype, rank, dims, what);
 }
 
 /* Dispatch k over the batch in ranges; per[i] is tensor i's elements per row and `work` the
@@ -113,20 +100,8 @@ static int check_tensor(lp_ctx *ctx, const lp_tensor *t, int dtype, int rank,
 static int run(lp_ctx *ctx, lp_cmd *cmd, lp_kernel *k, push pc, const lp_tensor *const *t,
 	       const uint64_t *per, uint32_t nt, uint64_t rows, uint64_t work)
 {
-	lp_binding b[4];
-	uint64_t chunk;
-	int rc = lpu_batch_chunk(host, ctx, "softmax_xent", "row", rows, nt, per, &chunk);
-
-	for (uint64_t first = 0; !rc && first < rows; first += chunk) {
-		uint64_t count = rows - first < chunk ? rows - first : chunk;
-		uint64_t groups = (count * work + WORKGROUP - 1) / WORKGROUP;
-		uint32_t g[3] = { groups < MAX_GROUPS ? (uint32_t)groups : MAX_GROUPS, 1, 1 };
-		for (uint32_t i = 0; i < nt; i++)
-			lpu_bind_range(host, ctx, t[i], per[i], first, count, &b[i], &pc.base[i]);
-		pc.n = (uint32_t)count;
-		rc = host->dispatch(cmd, k, g, &pc, sizeof pc, b, nt);
-	}
-	return rc;
+	return lpu_run_batched(host, ctx, cmd, k, "softmax_xent", "row", &pc, sizeof pc, &pc.n, pc.base,
+			       t, per, nt, rows, work, WORKGROUP);
 }
 
 /* Check x and the labels; dims of x into d. */
