@@ -1,7 +1,10 @@
 /* host.c — the lp_host table handed to every plugin: the core's functions, nothing else. */
 #include <stdio.h>
 
-#include "core.h"
+#include <stdlib.h>
+
+#include "data.h"
+#include "loupe/idx.h"
 #include "vk/lpvk.h"
 
 double lpi_param_number(const lp_params *p, const char *name);
@@ -33,6 +36,28 @@ static uint64_t binding_align(lp_ctx *ctx)
 		       ? d.min_storage_offset_align : 256;
 }
 
+static int host_idx_read(lp_ctx *ctx, const char *path, uint64_t max_bytes, int *rank,
+			 int64_t *dims, uint8_t **data, size_t *bytes)
+{
+	lp_idx idx = { 0 };
+	int rc = lp_idx_read(ctx, path, max_bytes, &idx);
+
+	*data = NULL;
+	if (rc)
+		return rc;
+	*rank = idx.rank;
+	for (int i = 0; i < 4; i++)
+		dims[i] = i < idx.rank ? idx.dims[i] : 0;
+	*data = idx.data;
+	*bytes = idx.bytes;
+	return LP_OK;
+}
+
+static void host_free(void *p)
+{
+	free(p);
+}
+
 static const lp_host host = {
 	.abi_version = LP_ABI_VERSION,
 	.size = sizeof(lp_host),
@@ -62,6 +87,11 @@ static const lp_host host = {
 	.archive_attr_number = lp_archive_attr_number,
 	.archive_attr_int = lp_archive_attr_int,
 	.rng_next = lp_rng_next,
+	.dataset_class = lpi_dataset_class,
+	.dataset_item = lpi_dataset_item,
+	.dataset_bad = lpi_dataset_host_bad,
+	.idx_read = host_idx_read,
+	.free = host_free,
 };
 
 const lp_host *lpi_host(void)

@@ -194,6 +194,20 @@ static int check_layer_vtable(lp_ctx *ctx, const char *path, const lp_plugin *p)
 	return LP_OK;
 }
 
+static int check_dataset_vtable(lp_ctx *ctx, const char *path, const lp_plugin *p)
+{
+	const lp_dataset_vtable *vt = p->vtable;
+
+	if (vt->size < VT_MIN(lp_dataset_vtable, close))
+		return lp_error(ctx, LP_ERR_ABI, "plugin: %s: dataset vtable is %u bytes; this "
+				"loupe needs at least %zu", path, vt->size,
+				VT_MIN(lp_dataset_vtable, close));
+	if (!vt->open)
+		return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: required dataset vtable slot "
+				"'open' is NULL", path);
+	return LP_OK;
+}
+
 /* Every check a descriptor must pass; messages name what the plugin says and what we expect. */
 static int check_desc(lp_ctx *ctx, const char *path, const lp_plugin *p)
 {
@@ -224,11 +238,12 @@ static int check_desc(lp_ctx *ctx, const char *path, const lp_plugin *p)
 	if (p->state_size > (1u << 30))
 		return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: state_size %zu is absurd", path,
 				p->state_size);
-	if (p->kind != LP_KIND_LAYER)
+	if (p->kind != LP_KIND_LAYER && p->kind != LP_KIND_DATASET)
 		return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: kind %u (%s) is not supported by "
-				"loupe %s, which loads layer plugins", path, p->kind,
+				"loupe %s, which loads layer and dataset plugins", path, p->kind,
 				lp_plugin_kind_name((int)p->kind), LOUPE_VERSION);
-	int rc = check_layer_vtable(ctx, path, p);
+	int rc = p->kind == LP_KIND_LAYER ? check_layer_vtable(ctx, path, p)
+					  : check_dataset_vtable(ctx, path, p);
 	return rc ? rc : lpi_check_params(ctx, path, p);
 }
 

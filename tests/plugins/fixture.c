@@ -66,7 +66,7 @@ static const lp_plugin plugin = {
 	.size = sizeof(lp_plugin),
 #endif
 #ifdef FIX_KIND
-	.kind = LP_KIND_DATASET,
+	.kind = LP_KIND_ANALYSIS,
 #else
 	.kind = LP_KIND_LAYER,
 #endif

@@ -58,7 +58,7 @@ int main(void)
 	REFUSED(F(nosym), LP_ERR_PLUGIN, "fixture_nosym.so", "does not export lp_plugin_init");
 	REFUSED(F(nullslot), LP_ERR_PLUGIN, "fixture_nullslot.so", "'forward' is NULL");
 	REFUSED(F(nulldesc), LP_ERR_PLUGIN, "fixture_nulldesc.so", "returned NULL", "ABI 1");
-	REFUSED(F(kind), LP_ERR_PLUGIN, "fixture_kind.so", "dataset", "not supported");
+	REFUSED(F(kind), LP_ERR_PLUGIN, "fixture_kind.so", "analysis", "not supported");
 	REFUSED(F(badspec), LP_ERR_PLUGIN, "fixture_badspec.so", "'abc'", "'alpha'", "number");
 	REFUSED(FIXTURE_DIR "/missing/nothing.so", LP_ERR_IO, "nothing.so", "No such file");
 

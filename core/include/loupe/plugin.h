@@ -133,6 +133,49 @@ typedef struct lp_layer_vtable {
 	int (*backward_ref)(lp_ctx *ctx, void *state, const lp_ref_io *io);
 } lp_layer_vtable;
 
+/* ---- datasets ----------------------------------------------------------------------------
+ * A dataset plugin says what the items are; the core's loader does everything else (decoding,
+ * statistics, resizing, augmentation, batching, worker threads). During open() the plugin
+ * declares its classes (host->dataset_class, in label order) and then its items
+ * (host->dataset_item). An item is either a file the core decodes (path set: JPEG or PNG, by
+ * content), or pixels the plugin renders on demand through read() (path NULL; width, height
+ * and channels give their size). The core checks every item (label range, file present, name
+ * UTF-8, no path listed twice) and applies the run's on_bad policy; a plugin that finds a
+ * problem itself (an empty class directory, a malformed split line) reports it with
+ * host->dataset_bad. Both return nonzero when the policy is "error": the plugin then returns
+ * that status from open() at once (the context holds the message). */
+
+typedef struct lp_item_desc {
+	uint32_t size;       /* sizeof(lp_item_desc) as the plugin was built */
+	const char *split;   /* "train", "test", ... (splits appear in the order first named) */
+	const char *path;    /* a file the core decodes, or NULL: pixels come from read() */
+	const char *name;    /* the item's name in the archive and in messages; NULL: the path
+			      * relative to the dataset root, or "<split>/<index>" */
+	const char *origin;  /* where the plugin found it, for messages ("TrainImages.txt:12");
+			      * may be NULL */
+	int32_t label;       /* class index, 0 .. classes - 1 */
+	int width, height;   /* pixel items: their size (files: 0, the decoder finds it) */
+	int channels;        /* pixel items: 1 (grey) or 3 (RGB) */
+	uint64_t key;        /* the plugin's own handle, passed back to read() and write() */
+} lp_item_desc;
+
+typedef struct lp_dataset_vtable {
+	uint32_t size; /* sizeof(lp_dataset_vtable) as the plugin was built */
+	/* Read parameters into state; declare classes, then items. Required. */
+	int (*open)(lp_ctx *ctx, void *state, const lp_params *params, lp_dataset *ds);
+	/* Render pixel item `key` into dst: height * width * channels bytes, row-major, channels
+	 * interleaved. Called from the loader's worker threads at once, each with its own ctx: it
+	 * must only read the state open() built. Required when any item has no path. */
+	int (*read)(lp_ctx *ctx, void *state, uint64_t key, uint8_t *dst);
+	/* Write what the plugin knows beyond the items (synthetic: the planted defects' ground
+	 * truth) into group `group` of the archive ("/dataset/train"), for the n items of `split`
+	 * in the archive's order, given by their keys. Optional. */
+	int (*write)(lp_ctx *ctx, void *state, lp_archive *a, const char *group, const char *split,
+		     size_t n, const uint64_t *keys);
+	/* Free what open() made. Optional. */
+	void (*close)(lp_ctx *ctx, void *state);
+} lp_dataset_vtable;
+
 /* The descriptor a plugin returns from lp_plugin_init. */
 typedef struct lp_plugin {
 	uint32_t abi_version;        /* LP_ABI_VERSION the plugin was built against */
@@ -143,7 +186,8 @@ typedef struct lp_plugin {
 	const char *summary;         /* one line */
 	const lp_param_spec *params; /* { 0 }-terminated; may be NULL for none */
 	size_t state_size;           /* bytes of per-instance state the core allocates */
-	const void *vtable;          /* lp_layer_vtable for LP_KIND_LAYER */
+	const void *vtable;          /* lp_layer_vtable for LP_KIND_LAYER, lp_dataset_vtable for
+				      * LP_KIND_DATASET */
 } lp_plugin;
 
 /* The table the core hands in. Append-only; starts with abi_version and size. */
@@ -187,6 +231,16 @@ typedef struct lp_host {
 	int (*archive_attr_int)(lp_archive *a, const char *obj, const char *name, int64_t value);
 	/* seeded RNG of the context */
 	uint64_t (*rng_next)(lp_ctx *ctx);
+	/* datasets, during open(): declare a class (its label is the order of declaration), an
+	 * item, or a problem the plugin found itself (split may be NULL, name is the file or
+	 * directory at fault). Nonzero means stop: on_bad is "error" or the input is unusable. */
+	int (*dataset_class)(lp_dataset *ds, const char *name);
+	int (*dataset_item)(lp_dataset *ds, const lp_item_desc *item);
+	int (*dataset_bad)(lp_dataset *ds, const char *split, const char *name, const char *reason);
+	/* IDX files (gzip or raw): *data is malloc'd, freed with host->free; dims has room for 4 */
+	int (*idx_read)(lp_ctx *ctx, const char *path, uint64_t max_bytes, int *rank, int64_t *dims,
+			uint8_t **data, size_t *bytes);
+	void (*free)(void *p);
 } lp_host;
 
 typedef const lp_plugin *(*lp_plugin_init_fn)(const lp_host *host);

@@ -41,6 +41,7 @@ typedef struct lp_cmd lp_cmd;
 typedef struct lp_kernel lp_kernel;
 typedef struct lp_archive lp_archive;
 typedef struct lp_params lp_params;
+typedef struct lp_dataset lp_dataset;
 
 /* A binding of a tensor range to a kernel slot; bytes = 0 means "to the end". */
 typedef struct lp_binding {
