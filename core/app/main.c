@@ -6,6 +6,7 @@
 
 #include <lualib.h>
 
+#include "app.h"
 #include "lua/lpl.h"
 
 #ifndef LOUPE_LUA_DIR
@@ -21,6 +22,7 @@ static const char usage[] =
 	"commands:\n"
 	"  run SCRIPT.lua [ARGS...]  run an experiment script (it sees ARGS in `arg`)\n"
 	"  plugins                   list the plugins found, with kind, version and parameters\n"
+	"  dataset NAME [k=v ...]    a dataset's classes and counts per split; --scan, --write\n"
 	"  info                      the Vulkan device, its limits, and the plugin directories\n"
 	"\n"
 	"`loupe COMMAND --help` describes each command.\n"
@@ -260,6 +262,7 @@ int main(int argc, char **argv)
 	const char *help = strcmp(cmd, "run") == 0       ? usage_run
 			   : strcmp(cmd, "plugins") == 0 ? usage_plugins
 			   : strcmp(cmd, "info") == 0    ? usage_info
+			   : strcmp(cmd, "dataset") == 0 ? loupe_usage_dataset
 							 : NULL;
 	if (!help) {
 		fprintf(stderr, "loupe: unknown command '%s'\n\n%s", cmd, usage);
@@ -274,7 +277,7 @@ int main(int argc, char **argv)
 		fputs(help, stdout);
 		return 0;
 	}
-	if (strcmp(cmd, "run") != 0 && argc > 2) {
+	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "dataset") != 0 && argc > 2) {
 		fprintf(stderr, "loupe %s: unexpected argument '%s'\n%s", cmd, argv[2], help);
 		return 2;
 	}
@@ -287,5 +290,12 @@ int main(int argc, char **argv)
 		return finish(ctx, cmd_run(ctx, argc - 2, argv + 2));
 	if (strcmp(cmd, "plugins") == 0)
 		return finish(ctx, cmd_plugins(ctx));
+	if (strcmp(cmd, "dataset") == 0) {
+		char cmdline[4096] = "loupe";
+		size_t len = strlen(cmdline);
+		for (int j = 1; j < argc && len < sizeof cmdline; j++)
+			len += snprintf(cmdline + len, sizeof cmdline - len, " %s", argv[j]);
+		return finish(ctx, loupe_cmd_dataset(ctx, argc - 2, argv + 2, cmdline));
+	}
 	return finish(ctx, cmd_info(ctx));
 }

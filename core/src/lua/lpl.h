@@ -45,6 +45,9 @@ void lpl_open_layer(lua_State *L);
 /* lua_archive.c */
 void lpl_open_archive(lua_State *L);
 
+/* lua_dataset.c */
+void lpl_open_dataset(lua_State *L);
+
 /* lua_net.c */
 void lpl_open_net(lua_State *L);
 

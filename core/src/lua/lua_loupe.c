@@ -273,5 +273,6 @@ int luaopen_loupe(lua_State *L)
 	lpl_open_layer(L);
 	lpl_open_archive(L);
 	lpl_open_net(L);
+	lpl_open_dataset(L);
 	return 1;
 }
