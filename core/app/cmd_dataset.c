@@ -12,7 +12,7 @@
 
 const char loupe_usage_dataset[] =
 	"usage: loupe dataset NAME [key=value ...] [--scan] [--write OUT.h5] [--on-bad skip|error]\n"
-	"                          [--threads N]\n"
+	"                          [--threads N] [--max-pixels N]\n"
 	"\n"
 	"Opens dataset plugin NAME with the given parameters (see `loupe plugins`) and prints its\n"
 	"classes and how many items each split holds per class. Values are read as the plugin\n"
@@ -22,6 +22,7 @@ const char loupe_usage_dataset[] =
 	"  --write OUT.h5   scan, then write /dataset and /provenance/dataset to a new archive\n"
 	"  --on-bad POLICY  skip: record bad items and go on; error (default): stop at the first\n"
 	"  --threads N      decoding threads (default: one per CPU)\n"
+	"  --max-pixels N   refuse images with more pixels (checked from the header; default 64M)\n"
 	"Exit status: 0, 1 when the dataset cannot be read, 2 for bad arguments.\n";
 
 struct progress {
@@ -127,6 +128,8 @@ static void print_summary(lp_dataset *ds)
 	}
 	if (lp_dataset_fingerprint(ds, fp) == LP_OK)
 		printf("fingerprint %s\n", fp);
+	if (ns && !lp_split_scanned(lp_dataset_split_at(ds, 0)))
+		printf("(listed, not decoded: --scan decodes every image and finds the bad ones)\n");
 }
 
 int loupe_cmd_dataset(lp_ctx *ctx, int argc, char **argv, const char *cmdline)
@@ -154,6 +157,14 @@ int loupe_cmd_dataset(lp_ctx *ctx, int argc, char **argv, const char *cmdline)
 				rc = 2;
 				goto done;
 			}
+		} else if (strcmp(a, "--max-pixels") == 0 && i + 1 < argc) {
+			long long v = atoll(argv[++i]);
+			if (v < 1) {
+				fprintf(stderr, "loupe dataset: --max-pixels must be a positive count\n");
+				rc = 2;
+				goto done;
+			}
+			o.max_pixels = (uint64_t)v;
 		} else if (strcmp(a, "--on-bad") == 0 && i + 1 < argc) {
 			const char *v = argv[++i];
 			if (strcmp(v, "skip") == 0)
