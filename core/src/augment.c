@@ -134,7 +134,11 @@ static int taps_make(taps *t, int out, double x0, double len, int n, int mode)
 			cnt = t->maxtaps;
 		t->first[o] = first < 0 ? 0 : first;
 		t->count[o] = first < 0 ? 0 : cnt;
-		t->cover[o] = total > 0 ? (float)(inside / total) : 0;
+		/* the share of the output pixel's footprint that lies on the image: 1 inside,
+		 * less where a zoomed-out window leaves it (not where the filter's tail does) */
+		double f0 = fmax(c - step / 2, 0), f1 = fmin(c + step / 2, n);
+		t->cover[o] = f1 > f0 ? (float)((f1 - f0) / step) : 0;
+		(void)total;
 		for (int k = 0; k < t->count[o]; k++)
 			t->w[o * t->maxtaps + k] = (float)(inside > 0 ? wk[k] / inside : 0);
 	}
