@@ -100,7 +100,7 @@ static void print_summary(lp_dataset *ds)
 	if (!counts)
 		return;
 	printf("dataset %s: %zu classes, %zu splits\n", lp_dataset_name(ds), nc, ns);
-	printf("%-28s", "class");
+	printf("%-36s", "class");
 	for (size_t k = 0; k < ns; k++) {
 		lp_split *s = lp_dataset_split_at(ds, k);
 		lp_split_class_counts(s, counts + k * nc);
@@ -108,12 +108,12 @@ static void print_summary(lp_dataset *ds)
 	}
 	printf("\n");
 	for (size_t c = 0; c < nc; c++) {
-		printf("%3zu %-24s", c, cls[c]);
+		printf("%3zu %-32s", c, cls[c]);
 		for (size_t k = 0; k < ns; k++)
 			printf(" %10" PRId64, counts[k * nc + c]);
 		printf("\n");
 	}
-	printf("%-28s", "total");
+	printf("%-36s", "total");
 	for (size_t k = 0; k < ns; k++)
 		printf(" %10" PRId64, lp_split_count(lp_dataset_split_at(ds, k)));
 	printf("\n");

@@ -78,6 +78,8 @@ static int traceback(lua_State *L)
 			return 1;
 		msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
 	}
+	if (strcmp(msg, "interrupted") == 0) /* Ctrl-C, handled: loupe.train said what to do */
+		return 1;
 	luaL_traceback(L, L, msg, 1);
 	return 1;
 }
@@ -123,10 +125,12 @@ static int run_script(lp_ctx *ctx, int argc, char **argv, const char *cmdline)
 			lua_pushstring(L, argv[i]);
 		status = lua_pcall(L, argc - 1, 0, 1);
 	}
+	int interrupted = status != LUA_OK && lua_tostring(L, -1) &&
+			  strcmp(lua_tostring(L, -1), "interrupted") == 0;
 	if (status != LUA_OK)
 		fprintf(stderr, "loupe: %s\n", lua_tostring(L, -1));
 	lua_close(L); /* collects tensors, layers and archives (closing them) */
-	return status == LUA_OK ? 0 : 1;
+	return status == LUA_OK ? 0 : interrupted ? 130 : 1;
 }
 
 static int cmd_run(lp_ctx *ctx, int argc, char **argv)

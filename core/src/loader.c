@@ -27,7 +27,7 @@ struct lp_loader {
 	lp_loader_opts o;
 	int C, S;
 	size_t item_floats;
-	int64_t nb, end_item, *perm;
+	int64_t nb, end_item, *perm, *sub, count;
 	uint64_t epoch;
 	int started;
 	struct slot *slots;
@@ -166,6 +166,7 @@ void lp_loader_free(lp_loader *ld)
 	free(ld->slots);
 	free(ld->tid);
 	free(ld->perm);
+	free(ld->sub);
 	free(ld);
 }
 
@@ -188,9 +189,20 @@ int lp_loader_new(lp_ctx *ctx, lp_split *s, const lp_loader_opts *opts, lp_loade
 				opts->prefetch);
 	if ((rc = lp_split_scan(s, opts->threads, NULL, NULL)))
 		return rc;
-	if (opts->batch > s->n)
+	int64_t count = opts->items ? opts->nitems : s->n;
+	if (opts->items) {
+		if (opts->nitems < 1)
+			return lp_error(ctx, LP_ERR_ARG, "loader: an empty item list");
+		for (int64_t i = 0; i < opts->nitems; i++)
+			if (opts->items[i] < 0 || opts->items[i] >= s->n)
+				return lp_error(ctx, LP_ERR_ARG, "loader: item %" PRId64 " is not in "
+						"split %s (0..%" PRId64 ")", opts->items[i], s->name,
+						s->n - 1);
+	}
+	if (opts->batch > count)
 		return lp_error(ctx, LP_ERR_ARG, "loader: batch = %" PRId64 " is larger than split "
-				"%s, which has %" PRId64 " items", opts->batch, s->name, s->n);
+				"%s, which has %" PRId64 " items%s", opts->batch, s->name, count,
+				opts->items ? " in this subset" : "");
 	if (!(ld = calloc(1, sizeof(*ld))))
 		return lp_error(ctx, LP_ERR_NOMEM, "loader: out of memory");
 	pthread_mutex_init(&ld->mu, NULL);
@@ -210,13 +222,17 @@ int lp_loader_new(lp_ctx *ctx, lp_split *s, const lp_loader_opts *opts, lp_loade
 				ld->C = 3;
 	}
 	ld->item_floats = (size_t)ld->C * (size_t)ld->S * (size_t)ld->S;
-	ld->nb = opts->drop_last ? s->n / opts->batch : (s->n + opts->batch - 1) / opts->batch;
-	ld->end_item = opts->drop_last ? ld->nb * opts->batch : s->n;
+	ld->count = count;
+	ld->o.items = NULL; /* ours is ld->sub */
+	ld->nb = opts->drop_last ? count / opts->batch : (count + opts->batch - 1) / opts->batch;
+	ld->end_item = opts->drop_last ? ld->nb * opts->batch : count;
 	ld->nslots = ld->o.threads ? ld->o.prefetch + 1 : 1;
 	ld->slots = calloc((size_t)ld->nslots, sizeof(*ld->slots));
-	ld->perm = malloc(sizeof(int64_t) * (size_t)s->n);
+	ld->perm = malloc(sizeof(int64_t) * (size_t)count);
+	if (opts->items && (ld->sub = malloc(sizeof(int64_t) * (size_t)count)))
+		memcpy(ld->sub, opts->items, sizeof(int64_t) * (size_t)count);
 	ld->tid = calloc((size_t)(ld->o.threads ? ld->o.threads : 1), sizeof(pthread_t));
-	if (!ld->slots || !ld->perm || !ld->tid)
+	if (!ld->slots || !ld->perm || !ld->tid || (opts->items && !ld->sub))
 		goto nomem;
 	for (int k = 0; k < ld->nslots; k++) {
 		struct slot *sl = &ld->slots[k];
@@ -250,6 +266,22 @@ int64_t lp_loader_batches(const lp_loader *ld)
 	return ld->nb;
 }
 
+int64_t lp_loader_items(const lp_loader *ld)
+{
+	return ld->end_item;
+}
+
+void lp_loader_item_shape(const lp_loader *ld, int *channels, int *size)
+{
+	*channels = ld->C;
+	*size = ld->S;
+}
+
+lp_split *lp_loader_split(const lp_loader *ld)
+{
+	return ld->s;
+}
+
 int lp_loader_start(lp_loader *ld, uint64_t epoch, int64_t first)
 {
 	if (first < 0 || first > ld->nb)
@@ -259,9 +291,9 @@ int lp_loader_start(lp_loader *ld, uint64_t epoch, int64_t first)
 	ld->paused = 1;
 	while (ld->inflight > 0) /* let items being made finish before the slots change */
 		pthread_cond_wait(&ld->cv_done, &ld->mu);
-	int64_t n = ld->s->n;
+	int64_t n = ld->count;
 	for (int64_t i = 0; i < n; i++)
-		ld->perm[i] = i;
+		ld->perm[i] = ld->sub ? ld->sub[i] : i;
 	if (ld->o.shuffle) {
 		uint64_t st = lpi_mix(ld->o.seed ^ 0x5eed5eed5eed5eedull, epoch);
 		for (int64_t i = n - 1; i > 0; i--) {

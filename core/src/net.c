@@ -503,6 +503,17 @@ int lp_net_predict(lp_net *net, const lp_tensor *x, const lp_tensor *labels,
 	return LP_OK;
 }
 
+int lp_net_input(const lp_net *net, const int64_t **dims)
+{
+	*dims = net->in_dims;
+	return net->in_rank;
+}
+
+uint64_t lp_net_get_seed(const lp_net *net)
+{
+	return net->seed;
+}
+
 uint64_t lp_net_get_step(const lp_net *net)
 {
 	return net->step;
@@ -584,6 +595,11 @@ static int sync_path(lp_ctx *ctx, const char *path)
 
 int lp_net_save(lp_net *net, const char *path)
 {
+	return lp_net_save_meta(net, path, 0, NULL);
+}
+
+int lp_net_save_meta(lp_net *net, const char *path, size_t n, const char *const *kv)
+{
 	lp_ctx *ctx = net->ctx;
 	char tmp[1024], dir[1024];
 	lp_archive *a;
@@ -596,6 +612,8 @@ int lp_net_save(lp_net *net, const char *path)
 	if ((rc = lp_archive_create(ctx, tmp, &prov, &a)))
 		return rc;
 	rc = lp_archive_attr_int(a, "/", "step", (int64_t)net->step);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = lp_archive_attr_string(a, "/", kv[2 * i], kv[2 * i + 1]);
 	for (size_t i = 0; i < net->n && !rc; i++)
 		for (uint32_t k = 0; k < net->L[i].nw && !rc; k++)
 			if (!(rc = save_tensor(net, a, "weights", &net->L[i], k, net->L[i].wt[k])))

@@ -69,6 +69,9 @@ typedef struct lp_loader_opts {
 	int threads;       /* worker threads; 0: decode in the caller's thread */
 	int prefetch;      /* batches prepared ahead; 0: 2 */
 	lp_augment aug;
+	const int64_t *items; /* only these items of the split (copied), in this order before
+			       * any shuffle; NULL: all. k-fold training uses it. */
+	int64_t nitems;
 } lp_loader_opts;
 
 /* What one batch holds; the arrays are borrowed until the next lp_loader_next. */
@@ -85,8 +88,11 @@ lp_loader_opts lp_loader_defaults(void);
 /* Checks the options (an error names the option) and scans the split if needed. */
 int lp_loader_new(lp_ctx *ctx, lp_split *s, const lp_loader_opts *opts, lp_loader **out);
 void lp_loader_free(lp_loader *ld);
-/* Batches per epoch. */
+/* Batches per epoch, items per epoch, and the shape of one item: channels x size x size. */
 int64_t lp_loader_batches(const lp_loader *ld);
+int64_t lp_loader_items(const lp_loader *ld);
+void lp_loader_item_shape(const lp_loader *ld, int *channels, int *size);
+lp_split *lp_loader_split(const lp_loader *ld);
 /* Begin epoch `epoch` at batch `first` (0 for the whole epoch); workers start at once. */
 int lp_loader_start(lp_loader *ld, uint64_t epoch, int64_t first);
 /* The next batch, in order; b->n == 0 at the end of the epoch. An item that fails to decode

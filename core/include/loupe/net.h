@@ -64,6 +64,10 @@ int lp_net_predict(lp_net *net, const lp_tensor *x, const lp_tensor *labels,
 int lp_net_train_step(lp_net *net, const lp_tensor *x, const lp_tensor *labels,
 		      const lp_net_step_opts *opts, lp_net_step_result *res);
 uint64_t lp_net_get_step(const lp_net *net);
+/* The item shape the net takes (its rank; dims borrowed), and the seed its dropout masks and
+ * initial weights came from. */
+int lp_net_input(const lp_net *net, const int64_t **dims);
+uint64_t lp_net_get_seed(const lp_net *net);
 void lp_net_set_step(lp_net *net, uint64_t step);
 
 /* Parameters by full name "<layer>.<weight>" (borrowed tensors). kind 0: weight, 1: gradient,
@@ -80,6 +84,9 @@ int lp_net_activation(lp_net *net, const char *name, int kind, const lp_tensor *
 /* Save weights and momentum (HDF5: /weights/<layer>/<name>, /momentum/<layer>/<name>, attr
  * step) to a temporary file, fsync, rename. Load checks every shape and names what differs. */
 int lp_net_save(lp_net *net, const char *path);
+/* The same, with n more string attributes on "/" (kv: key, value, key, value, ...): a
+ * checkpoint's epoch, loader position and the net's definition go in the same atomic file. */
+int lp_net_save_meta(lp_net *net, const char *path, size_t n, const char *const *kv);
 int lp_net_load(lp_net *net, const char *path, int with_momentum);
 
 #ifdef __cplusplus

@@ -47,9 +47,16 @@ void lpl_open_archive(lua_State *L);
 
 /* lua_dataset.c */
 void lpl_open_dataset(lua_State *L);
+struct lp_loader;
+struct lp_loader *lpl_check_loader(lua_State *L, int idx);
+
+/* lua_predict.c */
+void lpl_open_predict(lua_State *L);
 
 /* lua_net.c */
 void lpl_open_net(lua_State *L);
+struct lp_net;
+struct lp_net *lpl_check_net(lua_State *L, int idx);
 
 /* Parameter table at idx -> key/value pairs (validated later against the plugin's spec). */
 size_t lpl_read_params(lua_State *L, int idx, const char *plugin, lp_kv *kv, size_t cap);

@@ -508,7 +508,7 @@ static int l_loader(lua_State *L)
 	static const char *const keys[] = {
 		"batch", "shuffle", "drop_last", "seed", "threads", "prefetch", "size", "resize",
 		"crop", "resample", "flip", "brightness", "contrast", "saturation", "hue", "scale",
-		"channels", "mean", "std", NULL };
+		"channels", "mean", "std", "items", NULL };
 	lp_split *s = check_split(L, 1);
 	lp_ctx *ctx = lpl_ctx(L);
 	lp_loader_opts o = lp_loader_defaults();
@@ -523,6 +523,25 @@ static int l_loader(lua_State *L)
 	o.threads = opt_int(L, 2, "threads", cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus);
 	o.prefetch = opt_int(L, 2, "prefetch", 2);
 	read_augment(L, 2, &o.aug);
+	int64_t *items = NULL;
+	if (lua_getfield(L, 2, "items") != LUA_TNIL) {
+		luaL_checktype(L, -1, LUA_TTABLE);
+		lua_Integer n = luaL_len(L, -1);
+		items = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(n > 0 ? n : 1), 0);
+		lua_insert(L, -2); /* keep the array alive under the list until the loader copies it */
+		for (lua_Integer i = 1; i <= n; i++) {
+			int ok;
+			lua_geti(L, -1, i);
+			lua_Integer v = lua_tointegerx(L, -1, &ok);
+			lua_pop(L, 1);
+			if (!ok)
+				return luaL_error(L, "loader: items[%d] is not an integer", (int)i);
+			items[i - 1] = (int64_t)v - 1;
+		}
+		o.items = items;
+		o.nitems = n;
+	}
+	lua_pop(L, 1);
 	loader_box *b = lua_newuserdatauv(L, sizeof(*b), 2);
 	b->ld = NULL;
 	b->s = s;
@@ -536,7 +555,7 @@ static int l_loader(lua_State *L)
 	return 1;
 }
 
-static lp_loader *check_loader(lua_State *L, int idx)
+lp_loader *lpl_check_loader(lua_State *L, int idx)
 {
 	loader_box *b = luaL_checkudata(L, idx, LPL_LOADER);
 	if (!b->ld)
@@ -554,14 +573,14 @@ static int ld_gc(lua_State *L)
 
 static int ld_batches(lua_State *L)
 {
-	lua_pushinteger(L, (lua_Integer)lp_loader_batches(check_loader(L, 1)));
+	lua_pushinteger(L, (lua_Integer)lp_loader_batches(lpl_check_loader(L, 1)));
 	return 1;
 }
 
 /* loader:start(epoch [, first_batch]) — epochs and batches count from 1 in Lua */
 static int ld_start(lua_State *L)
 {
-	lp_loader *ld = check_loader(L, 1);
+	lp_loader *ld = lpl_check_loader(L, 1);
 	lua_Integer e = luaL_checkinteger(L, 2), first = luaL_optinteger(L, 3, 1);
 
 	if (e < 1 || first < 1)
@@ -601,7 +620,7 @@ static lp_tensor *cached_tensor(lua_State *L, const char *key, int dtype, int ra
  * call. */
 static int ld_next(lua_State *L)
 {
-	lp_loader *ld = check_loader(L, 1);
+	lp_loader *ld = lpl_check_loader(L, 1);
 	lp_ctx *ctx = lpl_ctx(L);
 	lp_batch b;
 

@@ -1,8 +1,13 @@
 /* lua_loupe.c — the `loupe` module: context, seed, device info, plugins. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lpl.h"
 
@@ -253,12 +258,145 @@ static int l_set_profile(lua_State *L)
 	return 0;
 }
 
+/* SIGINT while training: the handler only sets a flag; loupe.train polls it at each step
+ * boundary, checkpoints, closes the archive and stops. A second Ctrl-C kills as usual. */
+static volatile sig_atomic_t interrupted;
+static struct sigaction old_int;
+static int catching;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+	sigaction(SIGINT, &old_int, NULL); /* the next one is not caught */
+}
+
+/* loupe.catch_interrupt(on): start (true) or stop (false) catching Ctrl-C */
+static int l_catch_interrupt(lua_State *L)
+{
+	int on = lua_toboolean(L, 1);
+
+	if (on && !catching) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_sigint;
+		sigemptyset(&sa.sa_mask);
+		interrupted = 0;
+		if (sigaction(SIGINT, &sa, &old_int) == 0)
+			catching = 1;
+	} else if (!on && catching) {
+		if (!interrupted)
+			sigaction(SIGINT, &old_int, NULL);
+		catching = 0;
+	}
+	return 0;
+}
+
+static int l_interrupted(lua_State *L)
+{
+	lua_pushboolean(L, interrupted != 0);
+	return 1;
+}
+
+/* loupe.train, predict, evaluate, crossval_predict live in core/lua/loupe/train.lua, loaded
+ * on first use (by then require "loupe" is done, so train.lua can require it). */
+static int module_index(lua_State *L)
+{
+	static const char *const lazy[] = { "train", "predict", "evaluate", "crossval_predict",
+					    NULL };
+	const char *k = lua_tostring(L, 2);
+
+	for (int i = 0; k && lazy[i]; i++)
+		if (strcmp(k, lazy[i]) == 0) {
+			lua_getglobal(L, "require");
+			lua_pushstring(L, "loupe.train");
+			lua_call(L, 1, 1);
+			lua_getfield(L, -1, k);
+			return 1;
+		}
+	return 0;
+}
+
+/* loupe.listdir(path) -> sorted names (no dot files), or nil, message */
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int l_listdir(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!d) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "%s: %s", path, strerror(errno));
+		return 2;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			char **p = realloc(names, cap * sizeof(*p));
+			if (!p)
+				break;
+			names = p;
+		}
+		if (!(names[n] = strdup(e->d_name)))
+			break;
+		n++;
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_pushstring(L, names[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+		free(names[i]);
+	}
+	free(names);
+	return 1;
+}
+
+/* loupe.mkdir(path): create it and its parents; fine if it exists as a directory */
+static int l_mkdir(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	char buf[4096];
+	struct stat st;
+
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			mkdir(buf, 0777);
+			*p = '/';
+		}
+	if (mkdir(buf, 0777) != 0 && !(errno == EEXIST && stat(buf, &st) == 0 &&
+				       S_ISDIR(st.st_mode)))
+		return luaL_error(L, "mkdir %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* loupe.isatty(fd) -> whether the descriptor is a terminal (progress bars) */
+static int l_isatty(lua_State *L)
+{
+	lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+	return 1;
+}
+
 int luaopen_loupe(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{ "seed", l_seed }, { "get_seed", l_get_seed }, { "device", l_device },
 		{ "plugins", l_plugins }, { "plugin_dirs", l_plugin_dirs },
-		{ "profile", l_profile }, { "set_profile", l_set_profile }, { "now", l_now }, { NULL, NULL },
+		{ "profile", l_profile }, { "set_profile", l_set_profile }, { "now", l_now },
+		{ "catch_interrupt", l_catch_interrupt }, { "listdir", l_listdir }, { "isatty", l_isatty }, { "mkdir", l_mkdir }, { "interrupted", l_interrupted }, { NULL, NULL },
 	};
 
 	lpl_ctx(L);
@@ -274,5 +412,10 @@ int luaopen_loupe(lua_State *L)
 	lpl_open_archive(L);
 	lpl_open_net(L);
 	lpl_open_dataset(L);
+	lpl_open_predict(L);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, module_index);
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, -2);
 	return 1;
 }

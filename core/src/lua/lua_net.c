@@ -8,13 +8,15 @@
 
 #define LPL_NET "loupe.Net"
 
-static lp_net *check_net(lua_State *L, int idx)
+lp_net *lpl_check_net(lua_State *L, int idx)
 {
 	lp_net **box = luaL_checkudata(L, idx, LPL_NET);
 	if (!*box)
 		luaL_error(L, "net: used after free");
 	return *box;
 }
+
+#define check_net lpl_check_net
 
 /* loupe.net { input = { 3, 32, 32 } } */
 static int l_net(lua_State *L)
@@ -241,9 +243,33 @@ static int m_params(lua_State *L)
 	return 1;
 }
 
+/* net:save(path [, { key = value, ... }]): the values (strings or numbers) become attributes
+ * of "/" in the same atomic write */
 static int m_save(lua_State *L)
 {
-	if (lp_net_save(check_net(L, 1), luaL_checkstring(L, 2)))
+	lp_net *net = check_net(L, 1);
+	const char *path = luaL_checkstring(L, 2);
+	const char *kv[128];
+	size_t n = 0;
+
+	if (!lua_isnoneornil(L, 3)) {
+		luaL_checktype(L, 3, LUA_TTABLE);
+		lua_pushnil(L);
+		while (lua_next(L, 3)) {
+			if (n == 64)
+				return luaL_error(L, "net:save: at most 64 attributes");
+			if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1))
+				return luaL_error(L, "net:save: attributes are name = string or number");
+			lua_pushvalue(L, -2);
+			kv[2 * n] = lua_tostring(L, -1);
+			lua_pop(L, 1);
+			kv[2 * n + 1] = luaL_tolstring(L, -1, NULL);
+			lua_insert(L, 4); /* keep the converted string alive below the iteration */
+			n++;
+			lua_pop(L, 1);
+		}
+	}
+	if (lp_net_save_meta(net, path, n, kv))
 		return lpl_fail(L, lpl_ctx(L));
 	return 0;
 }
@@ -262,6 +288,25 @@ static int m_load(lua_State *L)
 	if (lp_net_load(check_net(L, 1), luaL_checkstring(L, 2), momentum))
 		return lpl_fail(L, lpl_ctx(L));
 	return 0;
+}
+
+/* net:input() -> { C, H, W }; net:seed() -> the seed it was made with */
+static int m_input(lua_State *L)
+{
+	const int64_t *d;
+	int rank = lp_net_input(check_net(L, 1), &d);
+	lua_createtable(L, rank, 0);
+	for (int i = 0; i < rank; i++) {
+		lua_pushinteger(L, (lua_Integer)d[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
+static int m_seed(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)lp_net_get_seed(check_net(L, 1)));
+	return 1;
 }
 
 static int m_step(lua_State *L)
@@ -333,7 +378,8 @@ void lpl_open_net(lua_State *L)
 		{ "init", m_init }, { "layers", m_layers }, { "train_step", m_train_step },
 		{ "predict", m_predict }, { "param", m_param }, { "grad", m_grad },
 		{ "momentum", m_momentum }, { "set_param", m_set_param }, { "params", m_params },
-		{ "save", m_save }, { "load", m_load }, { "step", m_step }, { "free", m_gc },
+		{ "save", m_save }, { "load", m_load }, { "step", m_step },
+		{ "input", m_input }, { "seed", m_seed }, { "free", m_gc },
 		{ "summary", m_summary }, { "activation", m_activation },
 		{ NULL, NULL },
 	};
