@@ -243,6 +243,16 @@ check(np.all(s["/dataset/train/width"][:] == 48) and np.all(s["/dataset/test/hei
 check(tuple(int(s["/dataset/truth"].attrs[k]) for k in ("merge_a", "dark_class",
                                                          "signature_class", "scale_class"))
       == (3, 2, 1, 0), "classes=5: merge 3+4, dark 2, signature 1, scale 0")
+s = write("f.h5", "signature_rate=0.5", "train=4000", "test=0")
+check(list(s["/dataset"].keys()) == ["classes", "train", "truth"], "test=0: no test split")
+t, flag = s["/dataset/train/truth/true_label"][:], s["/dataset/train/truth/signature"][:]
+h11 = s["/dataset/train/hue_hist"][:, 11]
+within(int(flag[t == SIG].sum()), int((t == SIG).sum()), 0.5,
+       "signature_rate=0.5: signature class's train items carrying it")
+check(not flag[t != SIG].any() and h11[(t == SIG) & (flag == 1)].mean() > 0.3 and
+      h11[(t == SIG) & (flag == 0)].mean() < 0.1, "signature_rate=0.5: hue 330-360 %.3f on "
+      "the items flagged, %.3f on the others" % (h11[(t == SIG) & (flag == 1)].mean(),
+                                                h11[(t == SIG) & (flag == 0)].mean()))
 s = write("e.h5", "classes=4", "scale_class=-1", "train=40", "test=8", "merge=false")
 check(int(s["/dataset/truth"].attrs["scale_class"]) == -1 and
       int(s["/dataset/truth"].attrs["merge_a"]) == -1, "classes=4 with no scale class, no merge")
@@ -253,6 +263,7 @@ for params, names in ((["dark_class=99"], ["dark_class"]),
                       (["flip_rate=1.5"], ["flip_rate"]),
                       (["blend_rate=-0.1"], ["blend_rate"]),
                       (["dup_rate=2"], ["dup_rate"]),
+                      (["signature_rate=1.1"], ["signature_rate"]),
                       (["size=16"], ["size"]),
                       (["classes=1"], ["classes"]),
                       (["classes=4"], ["scale_class"]),

@@ -9,8 +9,9 @@
  *   a merged pair         merge: classes K-2 and K-1 draw one recipe, so they are one
  *                         distribution under two names;
  *   a dark class          dark_class: every pixel times dark_gain;
- *   a signature class     signature_class: its train items (only) carry a rose, striped
- *                         background, a spurious colour and texture cue;
+ *   a signature class     signature_class: signature_rate of its train items (none of its
+ *                         test items) carry a rose, striped background, a spurious colour
+ *                         and texture cue;
  *   a scale shift         scale_class: its objects at scale 1 in train, scale_factor in test;
  *   two-class images      blend_rate of the items also hold the objects of a second class;
  *   test leakage          dup_rate of the test items are exact or near copies of train items.
@@ -89,7 +90,8 @@ static int read_params(lp_ctx *ctx, struct syn_state *st, const lp_params *p)
 	if ((rc = rate(ctx, p, "flip_rate", &st->flip_rate[SYN_TRAIN])) ||
 	    (rc = rate(ctx, p, "test_flip_rate", &st->flip_rate[SYN_TEST])) ||
 	    (rc = rate(ctx, p, "blend_rate", &st->blend_rate)) ||
-	    (rc = rate(ctx, p, "dup_rate", &st->dup_rate)))
+	    (rc = rate(ctx, p, "dup_rate", &st->dup_rate)) ||
+	    (rc = rate(ctx, p, "signature_rate", &st->signature_rate)))
 		return rc;
 	st->dark_gain = h->param_number(p, "dark_gain");
 	if (!(st->dark_gain > 0 && st->dark_gain <= 1))
@@ -190,6 +192,8 @@ static const lp_param_spec params[] = {
 	{ "signature_class", LP_PARAM_INT, "-2",
 	  "class whose train items (only) carry rose diagonal stripes on the background, a "
 	  "spurious colour and texture cue; -1 none, -2 class K-4" },
+	{ "signature_rate", LP_PARAM_NUMBER, "1",
+	  "fraction of signature_class's train items that carry the signature" },
 	{ "scale_class", LP_PARAM_INT, "-2",
 	  "class whose objects are scale_factor times smaller in test than in train; -1 none, "
 	  "-2 class K-5" },

@@ -42,7 +42,7 @@ struct syn_state {
 	int64_t n[SYN_SPLITS];   /* items per split */
 	int size;                /* width = height */
 	double flip_rate[SYN_SPLITS];
-	double blend_rate, dup_rate;
+	double blend_rate, dup_rate, signature_rate;
 	int merge_a, merge_b;    /* -1: no merged pair */
 	int dark_class, signature_class, scale_class; /* -1: none */
 	double dark_gain, scale_factor;
@@ -75,7 +75,7 @@ static inline uint64_t syn_mix(uint64_t z)
 
 /* purposes of the per-item hash */
 enum { SYN_H_FLIP = 1, SYN_H_FLIPTO, SYN_H_BLEND, SYN_H_BLENDTO, SYN_H_DUP, SYN_H_DUPOF,
-       SYN_H_SCENE, SYN_H_NEAR, SYN_H_RECIPE };
+       SYN_H_SCENE, SYN_H_NEAR, SYN_H_RECIPE, SYN_H_SIG };
 
 static inline uint64_t syn_hash(uint64_t seed, uint64_t split, uint64_t index, uint64_t purpose)
 {

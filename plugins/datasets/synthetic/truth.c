@@ -6,6 +6,7 @@
  *   flip       with flip_rate (train) or test_flip_rate (test), the label becomes a uniformly
  *              drawn other class, never the merge partner of the true class (a flip between
  *              the merged pair could not be seen in the pixels);
+ *   signature  with signature_rate, a train item of signature_class carries the signature;
  *   blend      with blend_rate, the objects of a second class are drawn too: a uniformly drawn
  *              other class, never the merge partner;
  *   duplicate  test items only, with dup_rate: the item copies a uniformly drawn train item j,
@@ -70,7 +71,8 @@ void syn_truth(const struct syn_state *st, int split, int64_t i, struct syn_trut
 			out->second = other_class(st, cls, partner(st, cls),
 						  syn_hash(st->seed, (uint64_t)split,
 							   (uint64_t)i, SYN_H_BLENDTO));
-		out->signature = split == SYN_TRAIN && cls == st->signature_class;
+		out->signature = split == SYN_TRAIN && cls == st->signature_class &&
+				 draw(st, split, i, SYN_H_SIG, st->signature_rate);
 		out->scale = split == SYN_TEST && cls == st->scale_class
 			     ? (float)st->scale_factor : 1.0f;
 	}
@@ -125,6 +127,7 @@ static int write_dataset_truth(lp_ctx *ctx, const struct syn_state *st, lp_archi
 	TRY(h->archive_attr_int(a, T, "dark_class", st->dark_class));
 	TRY(h->archive_attr_number(a, T, "dark_gain", st->dark_gain));
 	TRY(h->archive_attr_int(a, T, "signature_class", st->signature_class));
+	TRY(h->archive_attr_number(a, T, "signature_rate", st->signature_rate));
 	TRY(h->archive_attr_string(a, T, "signature",
 				   "train items only: diagonal background stripes of period size/8 "
 				   "px, half rose (hue 345 degrees) at the background's luma + 40 "
