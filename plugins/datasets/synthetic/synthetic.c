@@ -195,14 +195,14 @@ static const lp_param_spec params[] = {
 	{ "signature_rate", LP_PARAM_NUMBER, "1",
 	  "fraction of signature_class's train items that carry the signature" },
 	{ "scale_class", LP_PARAM_INT, "-2",
-	  "class whose objects are scale_factor times smaller in test than in train; -1 none, "
-	  "-2 class K-5" },
+	  "class whose objects are drawn at scale_factor times their train size in test; -1 "
+	  "none, -2 class K-5" },
 	{ "scale_factor", LP_PARAM_NUMBER, "0.5", "test object scale of scale_class, (0, 2]" },
 	{ "blend_rate", LP_PARAM_NUMBER, "0.05",
 	  "fraction of items that also hold the objects of a second class (recorded)" },
 	{ "dup_rate", LP_PARAM_NUMBER, "0.02",
-	  "fraction of test items that copy a train item: half exact, half shifted 1-2 px with "
-	  "noise" },
+	  "fraction of test items that copy a train item: half exact, half shifted 1-2 px "
+	  "(times size/32) with noise" },
 	{ 0 },
 };
 
