@@ -7,10 +7,10 @@
  *   ... images.dims = { 60000, 28, 28 }, images.data (uint8, row-major) ...
  *   lp_idx_free(&images);
  *
- * Only unsigned-byte data (type 0x08) is read. Every inconsistency is an error naming the file:
- * a wrong magic number, another element type, a rank outside 1..4, fewer bytes than the counts
- * promise, bytes left over after them, or a size above max_bytes (checked from the header,
- * before allocating).
+ * lp_idx_decode does the same from memory. Only unsigned-byte data (type 0x08) is read. Every
+ * inconsistency is an error naming the file: a wrong magic number, another element type, a rank
+ * outside 1..4, fewer bytes than the counts promise, bytes left over after them, corrupt gzip
+ * data, or a size above max_bytes (checked from the header, before allocating).
  */
 #ifndef LOUPE_IDX_H
 #define LOUPE_IDX_H
@@ -32,6 +32,11 @@ typedef struct lp_idx {
 
 /* Read path (gzip or raw, told apart by content); max_bytes 0 means LP_IDX_MAX_BYTES. */
 int lp_idx_read(lp_ctx *ctx, const char *path, uint64_t max_bytes, lp_idx *out);
+/* The same from memory (a file inside an archive, a download); `name` is used in messages
+ * (NULL: "<memory>"). Gzip members concatenated read as one; bytes after the last member
+ * that do not start another are ignored, as zlib's gzread does. */
+int lp_idx_decode(lp_ctx *ctx, const void *data, size_t n, const char *name, uint64_t max_bytes,
+		  lp_idx *out);
 void lp_idx_free(lp_idx *idx);
 
 #ifdef __cplusplus
