@@ -1,4 +1,5 @@
 /* image.c — JPEG (libjpeg-turbo) and PNG (libpng) to 8-bit RGB, chosen by content. */
+#include <ctype.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -107,6 +108,12 @@ static int decode_jpeg(lp_ctx *ctx, const void *data, size_t n, const char *name
 	jpeg_create_decompress(&cinfo);
 	jpeg_mem_src(&cinfo, data, (unsigned long)n);
 	jpeg_read_header(&cinfo, TRUE);
+	/* A warning fails the decode (below), so stop at the first one rather than decode every
+	 * pixel first: a few hundred bytes with a bad marker could cost a full-size decode. */
+	if (err.msg[0]) {
+		rc = lp_error(ctx, LP_ERR_FORMAT, "image: %s: bad JPEG: %s", name, err.msg);
+		goto out;
+	}
 	if ((rc = check_size(ctx, name, cinfo.image_width, cinfo.image_height, lim)))
 		goto out;
 	int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
@@ -119,7 +126,7 @@ static int decode_jpeg(lp_ctx *ctx, const void *data, size_t n, const char *name
 		rc = lp_error(ctx, LP_ERR_NOMEM, "image: %s: out of memory for %zux%zu", name, w, h);
 		goto out;
 	}
-	while (cinfo.output_scanline < h) {
+	while (cinfo.output_scanline < h && !err.msg[0]) {
 		size_t y = cinfo.output_scanline;
 		JSAMPROW r = cmyk ? row : rgb + y * w * 3;
 		jpeg_read_scanlines(&cinfo, &r, 1);
@@ -179,6 +186,37 @@ static void png_quiet(png_structp png, png_const_charp msg)
 {
 	(void)png;
 	(void)msg;
+}
+
+/* libpng allocates a chunk's declared length before reading its data, and a length above its
+ * limits is only a warning in release builds: a 300-byte file whose zTXt chunk claimed 1 GB made
+ * it allocate 1 GB (found by tests/fuzz). Every chunk before the first IDAT is read whole by
+ * png_read_info; the IDAT stream after it is read in small pieces. So those chunks are checked
+ * against what the file holds before libpng sees them. */
+static int png_check_chunks(lp_ctx *ctx, const char *name, const unsigned char *p, size_t n)
+{
+	size_t at = 8;
+
+	while (n - at >= 8) {
+		const unsigned char *c = p + at;
+		uint32_t len = (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 |
+			       c[3];
+		if (memcmp(c + 4, "IDAT", 4) == 0)
+			break;
+		if (len > n - at - 8) {
+			char type[5];
+			for (int i = 0; i < 4; i++)
+				type[i] = isalpha(c[4 + i]) ? (char)c[4 + i] : '?';
+			type[4] = 0;
+			return lp_error(ctx, LP_ERR_FORMAT, "image: %s: bad PNG: chunk %s claims "
+					"%u bytes, more than the %zu left in the file (truncated?)",
+					name, type, len, n - at - 8);
+		}
+		if (n - at - 8 - len < 4)
+			break;
+		at += 12 + (size_t)len;
+	}
+	return LP_OK;
 }
 
 static int decode_png(lp_ctx *ctx, const void *data, size_t n, const char *name,
@@ -248,7 +286,7 @@ out:
 int lp_image_decode(lp_ctx *ctx, const void *data, size_t n, const char *name,
 		    const lp_image_limits *limits, lp_image *out)
 {
-	int format = lp_image_sniff(data, n);
+	int format = lp_image_sniff(data, n), rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!name)
@@ -259,6 +297,8 @@ int lp_image_decode(lp_ctx *ctx, const void *data, size_t n, const char *name,
 	case LP_IMAGE_JPEG:
 		return decode_jpeg(ctx, data, n, name, limits, out);
 	case LP_IMAGE_PNG:
+		if ((rc = png_check_chunks(ctx, name, data, n)))
+			return rc;
 		return decode_png(ctx, data, n, name, limits, out);
 	case LP_IMAGE_GIF:
 	case LP_IMAGE_BMP:
