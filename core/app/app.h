@@ -7,4 +7,7 @@
 extern const char loupe_usage_dataset[];
 int loupe_cmd_dataset(lp_ctx *ctx, int argc, char **argv, const char *cmdline);
 
+extern const char loupe_usage_compare[];
+int loupe_cmd_compare(lp_ctx *ctx, int argc, char **argv);
+
 #endif

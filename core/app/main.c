@@ -23,6 +23,7 @@ static const char usage[] =
 	"  run SCRIPT.lua [ARGS...]  run an experiment script (it sees ARGS in `arg`)\n"
 	"  plugins                   list the plugins found, with kind, version and parameters\n"
 	"  dataset NAME [k=v ...]    a dataset's classes and counts per split; --scan, --write\n"
+	"  compare A.h5 B.h5         what differs between two runs: provenance, final metrics\n"
 	"  info                      the Vulkan device, its limits, and the plugin directories\n"
 	"\n"
 	"`loupe COMMAND --help` describes each command.\n"
@@ -267,6 +268,7 @@ int main(int argc, char **argv)
 			   : strcmp(cmd, "plugins") == 0 ? usage_plugins
 			   : strcmp(cmd, "info") == 0    ? usage_info
 			   : strcmp(cmd, "dataset") == 0 ? loupe_usage_dataset
+			   : strcmp(cmd, "compare") == 0 ? loupe_usage_compare
 							 : NULL;
 	if (!help) {
 		fprintf(stderr, "loupe: unknown command '%s'\n\n%s", cmd, usage);
@@ -281,7 +283,8 @@ int main(int argc, char **argv)
 		fputs(help, stdout);
 		return 0;
 	}
-	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "dataset") != 0 && argc > 2) {
+	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "dataset") != 0 && strcmp(cmd, "compare") != 0 &&
+	    argc > 2) {
 		fprintf(stderr, "loupe %s: unexpected argument '%s'\n%s", cmd, argv[2], help);
 		return 2;
 	}
@@ -294,6 +297,8 @@ int main(int argc, char **argv)
 		return finish(ctx, cmd_run(ctx, argc - 2, argv + 2));
 	if (strcmp(cmd, "plugins") == 0)
 		return finish(ctx, cmd_plugins(ctx));
+	if (strcmp(cmd, "compare") == 0)
+		return finish(ctx, loupe_cmd_compare(ctx, argc - 2, argv + 2));
 	if (strcmp(cmd, "dataset") == 0) {
 		char cmdline[4096] = "loupe";
 		size_t len = strlen(cmdline);

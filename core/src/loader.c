@@ -4,6 +4,7 @@
  * batch slots; the consumer takes whole batches in order. What an item becomes depends only on
  * (seed, epoch, item), so the batches are the same whatever the number of threads. */
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ struct lp_loader {
 	int C, S;
 	size_t item_floats;
 	int64_t nb, end_item, *perm, *sub, count;
+	int32_t *labels;
 	uint64_t epoch;
 	int started;
 	struct slot *slots;
@@ -76,11 +78,29 @@ static int produce(lp_loader *ld, lp_ctx *wctx, struct slot *sl, int64_t pos, ch
 	int w, h, c, rc;
 	uint8_t *px = NULL;
 
-	sl->labels[j] = ld->s->items[item].label;
+	sl->labels[j] = ld->labels ? ld->labels[item] : ld->s->items[item].label;
 	sl->index[j] = item;
 	if (!wctx) {
 		snprintf(err, errsz, "loader: out of memory");
 		return LP_ERR_NOMEM;
+	}
+	if (ld->o.random_pixels) { /* Box-Muller over a counter keyed by (seed, item) only */
+		float *x = sl->x + (size_t)j * ld->item_floats;
+		uint64_t split = 0;
+		for (const char *ch = ld->s->name; *ch; ch++) /* another split, other noise */
+			split = split * 131 + (unsigned char)*ch;
+		uint64_t key = lpi_mix(lpi_mix(lpi_mix(ld->o.seed, 0x6e6f697365ull), split),
+				       (uint64_t)item);
+		for (size_t k = 0; k < ld->item_floats; k += 2) {
+			uint64_t a = lpi_mix(key, k), b = lpi_mix(key, k + 1);
+			double u1 = ((double)(a >> 11) + 1) / 9007199254740993.0;
+			double u2 = (double)(b >> 11) / 9007199254740992.0;
+			double r = sqrt(-2 * log(u1));
+			x[k] = (float)(r * cos(6.283185307179586 * u2));
+			if (k + 1 < ld->item_floats)
+				x[k + 1] = (float)(r * sin(6.283185307179586 * u2));
+		}
+		return LP_OK;
 	}
 	rc = lp_split_pixels(wctx, ld->s, item, &w, &h, &c, &px);
 	if (!rc)
@@ -167,6 +187,7 @@ void lp_loader_free(lp_loader *ld)
 	free(ld->tid);
 	free(ld->perm);
 	free(ld->sub);
+	free(ld->labels);
 	free(ld);
 }
 
@@ -223,6 +244,21 @@ int lp_loader_new(lp_ctx *ctx, lp_split *s, const lp_loader_opts *opts, lp_loade
 	}
 	ld->item_floats = (size_t)ld->C * (size_t)ld->S * (size_t)ld->S;
 	ld->count = count;
+	if (opts->labels) {
+		size_t nc = lp_dataset_classes(s->ds, NULL);
+		for (int64_t i = 0; i < s->n; i++)
+			if (opts->labels[i] < 0 || (size_t)opts->labels[i] >= nc) {
+				lp_loader_free(ld);
+				return lp_error(ctx, LP_ERR_ARG, "loader: labels[%" PRId64 "] = %d is not "
+						"a class (0..%zu)", i, (int)opts->labels[i], nc - 1);
+			}
+		if (!(ld->labels = malloc(sizeof(int32_t) * (size_t)s->n))) {
+			lp_loader_free(ld);
+			return lp_error(ctx, LP_ERR_NOMEM, "loader: out of memory");
+		}
+		memcpy(ld->labels, opts->labels, sizeof(int32_t) * (size_t)s->n);
+	}
+	ld->o.labels = NULL; /* ours is ld->labels */
 	ld->o.items = NULL; /* ours is ld->sub */
 	ld->nb = opts->drop_last ? count / opts->batch : (count + opts->batch - 1) / opts->batch;
 	ld->end_item = opts->drop_last ? ld->nb * opts->batch : count;

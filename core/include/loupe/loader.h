@@ -72,6 +72,10 @@ typedef struct lp_loader_opts {
 	const int64_t *items; /* only these items of the split (copied), in this order before
 			       * any shuffle; NULL: all. k-fold training uses it. */
 	int64_t nitems;
+	const int32_t *labels; /* labels to use instead of the dataset's, one per split item
+				* (copied; NULL: the dataset's): relabelled or permuted sets */
+	int random_pixels;     /* each item's image replaced by N(0, 1) noise, the same for the
+				* item in every epoch (Zhang et al. 2017's "random pixels") */
 } lp_loader_opts;
 
 /* What one batch holds; the arrays are borrowed until the next lp_loader_next. */

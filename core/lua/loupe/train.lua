@@ -247,7 +247,8 @@ end
 
 local TRAIN_KEYS = set { "epochs", "batch", "lr", "momentum", "weight_decay", "schedule",
   "step_every", "step_gamma", "augment", "eval", "test", "archive", "seed", "threads",
-  "prefetch", "checkpoint", "resume", "quiet", "items", "name", "drop_last", "stop_after" }
+  "prefetch", "checkpoint", "resume", "quiet", "items", "name", "drop_last", "stop_after",
+  "labels", "random_pixels" }
 
 function M.train(net, set_, opts)
   opts = opts or {}
@@ -284,7 +285,8 @@ function M.train(net, set_, opts)
   eval_pixels[net] = evalpx
   local ld = loupe.loader(set_, loader_opts(px, {
     batch = batch, shuffle = true, seed = seed, threads = opts.threads, prefetch = opts.prefetch,
-    items = opts.items, drop_last = opts.drop_last }))
+    items = opts.items, drop_last = opts.drop_last, labels = opts.labels,
+    random_pixels = opts.random_pixels }))
   local nb = ld:batches()
   local run = opts.archive
   local q = quiet(opts)
@@ -303,6 +305,10 @@ function M.train(net, set_, opts)
     clean_temporaries(ck.dir)
   end
   local definition = net:summary()
+  -- the run records what it trained on: /dataset and the fingerprint in /provenance
+  if run and not pcall(run.get_attr, run, "/provenance/dataset", "fingerprint") then
+    set_.dataset:write(run)
+  end
 
   -- where to start: a checkpoint says which epoch and batch come next, and what came before
   local history, first_epoch, first_batch = {}, 1, 1
@@ -404,7 +410,8 @@ function M.train(net, set_, opts)
                     train_acc = part.correct / part.seen, lr = part.lr, seconds = seconds,
                     images_per_s = part.seen / math.max(seconds, 1e-9) }
       if opts.test then
-        local p = M.predict(net, opts.test, { batch = batch, threads = opts.threads })
+        local p = M.predict(net, opts.test, { batch = batch, threads = opts.threads,
+                                              random_pixels = opts.random_pixels, seed = seed })
         row.test_loss, row.test_acc, row.test_top5 = p.loss, p.top1, p.top5
         p:free()
       end
@@ -431,7 +438,8 @@ end
 
 -- ---- prediction -------------------------------------------------------------------------------
 
-local PREDICT_KEYS = set { "batch", "archive", "group", "features", "augment", "threads", "items" }
+local PREDICT_KEYS = set { "batch", "archive", "group", "features", "augment", "threads", "items",
+  "labels", "random_pixels", "seed" }
 
 -- the layer whose output feeds the last one (AlexNet: relu7)
 local function penultimate(net)
@@ -451,7 +459,8 @@ function M.predict(net, set_, opts)
   local n = opts.items and #opts.items or #set_
   local ld = loupe.loader(set_, loader_opts(px, {
     batch = math.min(int(opts, "batch", 64, "predict", 1), n), shuffle = false,
-    threads = opts.threads, items = opts.items }))
+    threads = opts.threads, items = opts.items, labels = opts.labels,
+    random_pixels = opts.random_pixels, seed = opts.seed }))
   ld:start(1)
   local features = opts.features
   if features == true then features = penultimate(net) end

@@ -508,7 +508,7 @@ static int l_loader(lua_State *L)
 	static const char *const keys[] = {
 		"batch", "shuffle", "drop_last", "seed", "threads", "prefetch", "size", "resize",
 		"crop", "resample", "flip", "brightness", "contrast", "saturation", "hue", "scale",
-		"channels", "mean", "std", "items", NULL };
+		"channels", "mean", "std", "items", "labels", "random_pixels", NULL };
 	lp_split *s = check_split(L, 1);
 	lp_ctx *ctx = lpl_ctx(L);
 	lp_loader_opts o = lp_loader_defaults();
@@ -542,6 +542,27 @@ static int l_loader(lua_State *L)
 		o.nitems = n;
 	}
 	lua_pop(L, 1);
+	if (lua_getfield(L, 2, "labels") != LUA_TNIL) {
+		luaL_checktype(L, -1, LUA_TTABLE);
+		lua_Integer n = luaL_len(L, -1);
+		if (n != lp_split_count(s))
+			return luaL_error(L, "loader: option 'labels' has %d entries; split %s has %d "
+					  "items", (int)n, lp_split_name(s), (int)lp_split_count(s));
+		int32_t *lab = lua_newuserdatauv(L, sizeof(int32_t) * (size_t)(n > 0 ? n : 1), 0);
+		lua_insert(L, -2);
+		for (lua_Integer i = 1; i <= n; i++) {
+			int ok;
+			lua_geti(L, -1, i);
+			lua_Integer v = lua_tointegerx(L, -1, &ok);
+			lua_pop(L, 1);
+			if (!ok)
+				return luaL_error(L, "loader: labels[%d] is not an integer", (int)i);
+			lab[i - 1] = (int32_t)v;
+		}
+		o.labels = lab;
+	}
+	lua_pop(L, 1);
+	o.random_pixels = opt_bool(L, 2, "random_pixels", 0);
 	loader_box *b = lua_newuserdatauv(L, sizeof(*b), 2);
 	b->ld = NULL;
 	b->s = s;

@@ -1,0 +1,253 @@
+/* cmd_compare.c — `loupe compare A.h5 B.h5`: what differs between two runs — provenance
+ * (script, seed, dataset fingerprint, plugins, versions) and final metrics. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "loupe/archive.h"
+
+const char loupe_usage_compare[] =
+	"usage: loupe compare A.h5 B.h5\n"
+	"\n"
+	"Prints what differs between two run archives: the script (the first differing lines),\n"
+	"the seed, the dataset (plugin, parameters, fingerprint), the plugins and their sha256,\n"
+	"loupe's version and the device, then the final metrics and prediction accuracies side by\n"
+	"side. Exit status: 0 when the provenance is the same, 1 when it differs, 2 on error.\n";
+
+struct run {
+	const char *path;
+	lp_archive *a;
+};
+
+static char *attr(struct run *r, const char *obj, const char *name)
+{
+	char *v = NULL;
+	int kind = 0;
+	if (lp_archive_exists(r->a, obj, &kind) || !kind || lp_archive_attr_get(r->a, obj, name, &v))
+		return NULL;
+	return v;
+}
+
+static int differ(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+static int compare_attr(struct run *r, const char *obj, const char *name, const char *label)
+{
+	char *a = attr(&r[0], obj, name), *b = attr(&r[1], obj, name);
+	int d = differ(a, b);
+	if (d)
+		printf("  %-22s %s\n  %-22s %s\n", label, a ? a : "(none)", "", b ? b : "(none)");
+	free(a);
+	free(b);
+	return d;
+}
+
+/* a one-element (or scalar) string dataset, e.g. /provenance/script */
+static char *text(struct run *r, const char *path)
+{
+	size_t n = 0;
+	char **s = NULL;
+	int kind = 0;
+	if (lp_archive_exists(r->a, path, &kind) || kind != 2 ||
+	    lp_archive_read_strings(r->a, path, &n, &s) || !n) {
+		free(s);
+		return NULL;
+	}
+	char *out = strdup(s[0]);
+	free(s);
+	return out;
+}
+
+static int compare_script(struct run *r)
+{
+	char *a = text(&r[0], "/provenance/script"), *b = text(&r[1], "/provenance/script");
+	int d = differ(a, b);
+	if (d && a && b) {
+		/* the first differing line, with its number */
+		int line = 1;
+		const char *p = a, *q = b;
+		while (*p && *q) {
+			const char *pe = strchr(p, '\n'), *qe = strchr(q, '\n');
+			size_t pl = pe ? (size_t)(pe - p) : strlen(p), ql = qe ? (size_t)(qe - q) : strlen(q);
+			if (pl != ql || memcmp(p, q, pl) != 0) {
+				printf("  script differs first at line %d:\n    A: %.*s\n    B: %.*s\n", line,
+				       (int)pl, p, (int)ql, q);
+				break;
+			}
+			p += pl + (pe ? 1 : 0);
+			q += ql + (qe ? 1 : 0);
+			line++;
+		}
+		if (!*p || !*q)
+			printf("  script: one is the other plus more lines (from line %d)\n", line);
+	} else if (d) {
+		printf("  script: only %s has one\n", a ? "A" : "B");
+	}
+	free(a);
+	free(b);
+	return d;
+}
+
+static int compare_plugins(struct run *r)
+{
+	size_t n[2] = { 0, 0 };
+	char **name[2] = { NULL, NULL }, **sha[2] = { NULL, NULL }, **ver[2] = { NULL, NULL };
+	int d = 0;
+
+	for (int k = 0; k < 2; k++) {
+		if (lp_archive_read_strings(r[k].a, "/provenance/plugins/name", &n[k], &name[k]) ||
+		    lp_archive_read_strings(r[k].a, "/provenance/plugins/sha256", &n[k], &sha[k]) ||
+		    lp_archive_read_strings(r[k].a, "/provenance/plugins/version", &n[k], &ver[k]))
+			n[k] = 0;
+	}
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < n[k]; i++) {
+			size_t j = 0;
+			while (j < n[1 - k] && strcmp(name[k][i], name[1 - k][j]) != 0)
+				j++;
+			if (j == n[1 - k]) {
+				printf("  plugin %-15s only in %s (%s)\n", name[k][i], k ? "B" : "A",
+				       ver[k][i]);
+				d = 1;
+			} else if (k == 0 && strcmp(sha[0][i], sha[1][j]) != 0) {
+				printf("  plugin %-15s %s %.12s  vs  %s %.12s\n", name[0][i], ver[0][i],
+				       sha[0][i], ver[1][j], sha[1][j]);
+				d = 1;
+			}
+		}
+	for (int k = 0; k < 2; k++) {
+		free(name[k]);
+		free(sha[k]);
+		free(ver[k]);
+	}
+	return d;
+}
+
+struct cols {
+	char names[32][64];
+	int n;
+};
+
+static void add_col(void *user, const char *name, int kind)
+{
+	struct cols *c = user;
+	if (kind == 2 && c->n < 32)
+		snprintf(c->names[c->n++], sizeof c->names[0], "%s", name);
+}
+
+static int last_value(struct run *r, const char *path, double *v)
+{
+	int dtype, rank;
+	int64_t dims[8];
+	if (lp_archive_info(r->a, path, &dtype, &rank, dims) || rank != 1 || dims[0] < 1 || !dtype)
+		return -1;
+	double *buf = malloc(sizeof(double) * (size_t)dims[0]);
+	float *f = malloc(sizeof(float) * (size_t)dims[0]);
+	int rc = !buf || !f || lp_archive_read(r->a, path, LP_F32, f, sizeof(float) * (size_t)dims[0]);
+	if (!rc)
+		*v = f[dims[0] - 1];
+	free(buf);
+	free(f);
+	return rc ? -1 : 0;
+}
+
+static void metrics(struct run *r)
+{
+	struct cols c = { .n = 0 };
+	int kind = 0;
+
+	if (lp_archive_exists(r[0].a, "/metrics", &kind) || kind != 1)
+		return;
+	lp_archive_list(r[0].a, "/metrics", add_col, &c);
+	printf("final metrics %28s %14s\n", "A", "B");
+	for (int i = 0; i < c.n; i++) {
+		char path[128];
+		double a = NAN, b = NAN;
+		snprintf(path, sizeof path, "/metrics/%s", c.names[i]);
+		last_value(&r[0], path, &a);
+		last_value(&r[1], path, &b);
+		char ta[32] = "-", tb[32] = "-";
+		if (!isnan(a))
+			snprintf(ta, sizeof ta, "%.6g", a);
+		if (!isnan(b))
+			snprintf(tb, sizeof tb, "%.6g", b);
+		printf("  %-26s %14s %14s%s\n", c.names[i], ta, tb,
+		       a == b || (isnan(a) && isnan(b)) ? "" : "  *");
+	}
+}
+
+static void add_group(void *user, const char *name, int kind)
+{
+	struct cols *c = user;
+	if (kind == 1 && c->n < 32)
+		snprintf(c->names[c->n++], sizeof c->names[0], "%s", name);
+}
+
+static void predictions(struct run *r)
+{
+	struct cols g = { .n = 0 };
+	int kind = 0;
+
+	if (lp_archive_exists(r[0].a, "/predictions", &kind) || kind != 1)
+		return;
+	lp_archive_list(r[0].a, "/predictions", add_group, &g);
+	for (int i = 0; i < g.n; i++) {
+		static const char *const keys[] = { "top1", "top5", "loss" };
+		char obj[128];
+		snprintf(obj, sizeof obj, "/predictions/%s", g.names[i]);
+		for (int k = 0; k < 3; k++) {
+			char *a = attr(&r[0], obj, keys[k]), *b = attr(&r[1], obj, keys[k]);
+			char label[128];
+			snprintf(label, sizeof label, "%s %s", g.names[i], keys[k]);
+			printf("  %-26s %14.6g %14.6g%s\n", label, a ? atof(a) : NAN, b ? atof(b) : NAN,
+			       differ(a, b) ? "  *" : "");
+			free(a);
+			free(b);
+		}
+	}
+}
+
+int loupe_cmd_compare(lp_ctx *ctx, int argc, char **argv)
+{
+	struct run r[2] = { { NULL, NULL }, { NULL, NULL } };
+	int rc = 2;
+
+	if (argc != 2) {
+		fprintf(stderr, "loupe compare: needs two archives\n%s", loupe_usage_compare);
+		return 2;
+	}
+	for (int k = 0; k < 2; k++) {
+		r[k].path = argv[k];
+		if (lp_archive_open(ctx, argv[k], 0, &r[k].a)) {
+			fprintf(stderr, "loupe compare: %s\n", lp_ctx_errmsg(ctx));
+			goto out;
+		}
+	}
+	printf("A: %s\nB: %s\n", r[0].path, r[1].path);
+	int d = 0;
+	printf("provenance (only what differs):\n");
+	d |= compare_attr(r, "/", "seed", "seed");
+	d |= compare_script(r);
+	d |= compare_attr(r, "/provenance/dataset", "plugin", "dataset");
+	d |= compare_attr(r, "/provenance/dataset", "params", "dataset params");
+	d |= compare_attr(r, "/provenance/dataset", "fingerprint", "dataset fingerprint");
+	d |= compare_plugins(r);
+	d |= compare_attr(r, "/", "loupe_version", "loupe version");
+	d |= compare_attr(r, "/", "device", "device");
+	d |= compare_attr(r, "/", "driver", "driver");
+	d |= compare_attr(r, "/", "git_rev", "git revision");
+	compare_attr(r, "/", "command", "command");
+	if (!d)
+		printf("  none: same script, seed, dataset, plugins, loupe and device\n");
+	metrics(r);
+	predictions(r);
+	rc = d ? 1 : 0;
+out:
+	for (int k = 0; k < 2; k++)
+		lp_archive_close(r[k].a);
+	return rc;
+}
