@@ -15,13 +15,13 @@
 --
 -- Usage: loupe run experiments/random_labels.lua [ARCHIVE] [key=value ...]
 --   ARCHIVE   default runs/random_labels.h5
---   seed=1 train=128 test=200 epochs=60 width=0.25 batch=16 lr=0.01 threads=2
+--   seed=1 train=128 test=200 epochs=60 width=0.25 batch=16 lr=0.02 threads=2
 --   runs=true,random,pixels (which runs, comma-separated)
 local loupe = require "loupe"
 local mini = require "loupe.models.alexnet_mini"
 
 local out = "runs/random_labels.h5"
-local o = { seed = 1, train = 128, test = 200, epochs = 60, width = 0.25, batch = 16, lr = 0.01,
+local o = { seed = 1, train = 128, test = 200, epochs = 60, width = 0.25, batch = 16, lr = 0.02,
             threads = 2, runs = "true,random,pixels" }
 for i = 1, #arg do
   local k, v = arg[i]:match("^([%w_]+)=(.*)$")
@@ -48,14 +48,26 @@ local ds = loupe.dataset("synthetic", { seed = o.seed, train = o.train, test = o
 local train, test = ds:split("train"), ds:split("test")
 ds:write(run)
 
--- the permutation: the training labels shuffled across items (same class counts)
+-- the random labels: each true class's items are dealt over all classes in a shuffled round,
+-- so every random label holds an even mix of true classes (iid labels would leave a small
+-- sample's chance imbalances for the network to learn and carry over to the test set)
 local labels = train:labels()
-local permuted, rng = {}, o.seed * 7919 + 17
-for i, l in ipairs(labels) do permuted[i] = l end
-for i = #permuted, 2, -1 do
-  rng = (rng * 1103515245 + 12345) % 2147483648
-  local j = rng % i + 1
-  permuted[i], permuted[j] = permuted[j], permuted[i]
+local K, rng = #ds.classes, o.seed * 7919 + 17
+local function rand(m) rng = (rng * 1103515245 + 12345) % 2147483648; return rng % m + 1 end
+local permuted, by_class = {}, {}
+for i, l in ipairs(labels) do
+  by_class[l] = by_class[l] or {}
+  table.insert(by_class[l], i)
+end
+for c = 0, K - 1 do
+  local round = {}
+  for i, item in ipairs(by_class[c] or {}) do
+    if (i - 1) % K == 0 then -- a new shuffled round of all classes
+      for k = 1, K do round[k] = k - 1 end
+      for k = K, 2, -1 do local j = rand(k); round[k], round[j] = round[j], round[k] end
+    end
+    permuted[item] = round[(i - 1) % K + 1]
+  end
 end
 local agree = 0
 for i = 1, #labels do if labels[i] == permuted[i] then agree = agree + 1 end end
@@ -69,6 +81,7 @@ for name in o.runs:gmatch("[^,]+") do
   loupe.seed(o.seed) -- the same initial weights for every run
   local net = mini { classes = #ds.classes, width = o.width, dropout = 0 }
   local opts = { epochs = o.epochs, batch = o.batch, lr = o.lr, momentum = 0.9, weight_decay = 0,
+                 schedule = "cosine",
                  augment = { mean = 0.5, std = 0.25 }, test = test, seed = o.seed,
                  threads = o.threads, name = name }
   for k, v in pairs(extra) do opts[k] = v end

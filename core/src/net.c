@@ -665,20 +665,40 @@ static int load_tensor(lp_net *net, lp_archive *a, const char *group, const netl
 
 int lp_net_load(lp_net *net, const char *path, int with_momentum)
 {
+	return lp_net_load_except(net, path, with_momentum, NULL, 0);
+}
+
+int lp_net_load_except(lp_net *net, const char *path, int with_momentum,
+		       const char *const *skip, size_t nskip)
+{
 	lp_archive *a;
 	char *step = NULL;
 	int rc;
 
 	if (!net->inited && (rc = lp_net_init(net)))
 		return rc;
+	for (size_t j = 0; j < nskip; j++) {
+		size_t i = 0;
+		while (i < net->n && strcmp(net->L[i].name, skip[j]) != 0)
+			i++;
+		if (i == net->n)
+			return lp_error(net->ctx, LP_ERR_NOTFOUND, "net: load %s: no layer '%s' to "
+					"skip", path, skip[j]);
+	}
 	if ((rc = lp_archive_open(net->ctx, path, 0, &a)))
 		return rc;
-	for (size_t i = 0; i < net->n && !rc; i++)
+	for (size_t i = 0; i < net->n && !rc; i++) {
+		int skipped = 0;
+		for (size_t j = 0; j < nskip; j++)
+			skipped |= strcmp(net->L[i].name, skip[j]) == 0;
+		if (skipped) /* keeps its initial weights */
+			continue;
 		for (uint32_t k = 0; k < net->L[i].nw && !rc; k++) {
 			rc = load_tensor(net, a, "weights", &net->L[i], k, net->L[i].wt[k]);
 			if (!rc && with_momentum)
 				rc = load_tensor(net, a, "momentum", &net->L[i], k, net->L[i].mt[k]);
 		}
+	}
 	if (!rc && with_momentum && lp_archive_attr_get(a, "/", "step", &step) == LP_OK)
 		net->step = strtoull(step, NULL, 10);
 	free(step);

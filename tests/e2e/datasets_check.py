@@ -24,6 +24,9 @@ import h5py
 import numpy as np
 from PIL import Image
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixtures  # noqa: E402
+
 LOUPE, DUMP, SCRATCH = sys.argv[1:4]
 FM_ROOT = "/usr/share/datasets/fashion-mnist"
 failures = []
@@ -60,44 +63,8 @@ def strs(ds):
 
 
 # ---- 1. the Indoor67 fixture ---------------------------------------------------------------
-src = fresh("synthetic_src")
-rc, out, err = loupe("run", DUMP, src, "synthetic", "train", "24", "size=64", "seed=5")
-check(rc == 0, f"dumping synthetic items: {err}")
-images = [np.asarray(Image.open(os.path.join(src, f"{i}.ppm"))) for i in range(1, 25)]
-
-root = fresh("indoor67")
-classes = ["bar", "bedroom", "kitchen"]
-special = {("bar", "train", 0): "png", ("bedroom", "train", 0): "grey",
-           ("kitchen", "train", 0): "cmyk", ("kitchen", "test", 0): "truncated"}
-lists = {"train": [], "test": []}
-k = 0
-for c in classes:
-    os.makedirs(os.path.join(root, "Images", c))
-    for split, n in (("train", 4), ("test", 2)):
-        for j in range(n):
-            rel = f"{c}/{c}_{split}_{j}.jpg"
-            path = os.path.join(root, "Images", rel)
-            im = Image.fromarray(images[k])
-            k += 1
-            kind = special.get((c, split, j), "jpeg")
-            if kind == "png":
-                im.save(path, format="PNG")
-            elif kind == "grey":
-                im.convert("L").save(path, format="JPEG", quality=90)
-            elif kind == "cmyk":
-                im.convert("CMYK").save(path, format="JPEG", quality=90)
-            else:
-                im.save(path, format="JPEG", quality=90)
-            if kind == "truncated":
-                data = open(path, "rb").read()
-                open(path, "wb").write(data[: len(data) // 2])
-            lists[split].append(rel)
-    # an image in the class directory that no split file lists: not an item
-    Image.fromarray(images[k]).save(os.path.join(root, "Images", c, "unlisted.jpg"))
-for split, name in (("train", "TrainImages.txt"), ("test", "TestImages.txt")):
-    with open(os.path.join(root, name), "w") as f:
-        f.write("\r\n".join(lists[split]) + "\r\n")  # the official files end lines with CRLF
-truncated = "kitchen/kitchen_test_0.jpg"
+root = os.path.join(SCRATCH, "indoor67")
+classes, lists, truncated = fixtures.indoor67_tree(LOUPE, DUMP, root)
 
 h5 = os.path.join(SCRATCH, "indoor67.h5")
 rc, out, err = loupe("dataset", "indoor67", f"root={root}", "--on-bad", "skip", "--write", h5)

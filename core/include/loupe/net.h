@@ -88,6 +88,9 @@ int lp_net_save(lp_net *net, const char *path);
  * checkpoint's epoch, loader position and the net's definition go in the same atomic file. */
 int lp_net_save_meta(lp_net *net, const char *path, size_t n, const char *const *kv);
 int lp_net_load(lp_net *net, const char *path, int with_momentum);
+/* The same, leaving the layers named in skip as they are (fine-tuning: a new last layer). */
+int lp_net_load_except(lp_net *net, const char *path, int with_momentum,
+		       const char *const *skip, size_t nskip);
 
 #ifdef __cplusplus
 }

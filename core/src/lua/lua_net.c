@@ -277,15 +277,25 @@ static int m_save(lua_State *L)
 /* net:load(path, { momentum = true }) */
 static int m_load(lua_State *L)
 {
-	static const char *const keys[] = { "momentum", NULL };
+	static const char *const keys[] = { "momentum", "skip", NULL };
 	int momentum = 1;
+	const char *skip[64];
+	size_t nskip = 0;
 
 	if (lua_istable(L, 3)) {
 		lpl_check_keys(L, 3, "net:load", keys);
 		if (lua_getfield(L, 3, "momentum") != LUA_TNIL)
 			momentum = lua_toboolean(L, -1);
+		if (lua_getfield(L, 3, "skip") != LUA_TNIL) {
+			luaL_checktype(L, -1, LUA_TTABLE);
+			for (lua_Integer i = 1; i <= luaL_len(L, -1) && nskip < 64; i++) {
+				lua_geti(L, -1, i);
+				skip[nskip++] = luaL_checkstring(L, -1);
+				lua_pop(L, 1); /* held by the list */
+			}
+		}
 	}
-	if (lp_net_load(check_net(L, 1), luaL_checkstring(L, 2), momentum))
+	if (lp_net_load_except(check_net(L, 1), luaL_checkstring(L, 2), momentum, skip, nskip))
 		return lpl_fail(L, lpl_ctx(L));
 	return 0;
 }
