@@ -65,11 +65,11 @@ local function num(opts, key, def, what, lo, hi, lo_open)
   local v = opts[key]
   if v == nil then return def end
   if type(v) ~= "number" or v ~= v then
-    error(("%s: option '%s' must be a number"):format(what, key), 4)
+    error(("%s: option '%s' must be a number"):format(what, key), 3)
   end
   if (lo and (v < lo or (lo_open and v == lo))) or (hi and v > hi) then
     error(("%s: option '%s' = %s is out of range (%s%s .. %s)"):format(what, key, tostring(v),
-          lo_open and "> " or "", tostring(lo), hi and tostring(hi) or "inf"), 4)
+          lo_open and "> " or "", tostring(lo), hi and tostring(hi) or "inf"), 3)
   end
   return v
 end
@@ -78,11 +78,11 @@ local function int(opts, key, def, what, lo)
   local v = opts[key]
   if v == nil then return def end
   if math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) then
-    error(("%s: option '%s' must be an integer"):format(what, key), 4)
+    error(("%s: option '%s' must be an integer"):format(what, key), 3)
   end
   v = math.tointeger(v)
   if lo and v < lo then
-    error(("%s: option '%s' = %d must be at least %d"):format(what, key, v, lo), 4)
+    error(("%s: option '%s' = %d must be at least %d"):format(what, key, v, lo), 3)
   end
   return v
 end

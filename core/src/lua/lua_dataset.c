@@ -437,8 +437,22 @@ static int opt_bool(lua_State *L, int t, const char *k, int def)
 static int opt_choice(lua_State *L, int t, const char *k, const char *const *names, int def)
 {
 	int v = def;
-	if (lua_getfield(L, t, k) != LUA_TNIL)
-		v = luaL_checkoption(L, -1, NULL, names);
+	if (lua_getfield(L, t, k) != LUA_TNIL) {
+		const char *s = lua_tostring(L, -1);
+		for (v = 0; s && names[v] && strcmp(names[v], s) != 0; v++)
+			;
+		if (!s || !names[v]) {
+			luaL_Buffer b;
+			luaL_buffinit(L, &b);
+			for (int i = 0; names[i]; i++) {
+				luaL_addstring(&b, i ? ", " : "");
+				luaL_addstring(&b, names[i]);
+			}
+			luaL_pushresult(&b);
+			luaL_error(L, "loader: option '%s' is one of %s, not '%s'", k,
+				   lua_tostring(L, -1), s ? s : luaL_typename(L, -2));
+		}
+	}
 	lua_pop(L, 1);
 	return v;
 }
