@@ -9,17 +9,17 @@
 -- with penultimate features for train and test; a short report names the classes the model
 -- confuses — on this data, the merged pair among them.
 --
--- Time here: about 3 minutes on this 2-core machine with lavapipe (1500 + 400 items at 32x32,
--- 6 epochs; about 60 images/s in training).
+-- Time here: about 2.5 minutes on this 2-core machine with lavapipe (1500 + 400 items at 32x32,
+-- 5 epochs; about 60-90 images/s in training).
 --
 -- Usage: loupe run experiments/quickstart.lua [ARCHIVE] [key=value ...]
 --   ARCHIVE   default runs/quickstart.h5 (a text report goes next to it: ARCHIVE minus .h5 + .txt)
---   seed=1 epochs=6 train=1500 test=400 width=0.25 batch=32 lr=0.01 threads=2
+--   seed=1 epochs=5 train=1500 test=400 width=0.25 batch=32 lr=0.01 threads=2
 local loupe = require "loupe"
 local mini = require "loupe.models.alexnet_mini"
 
 local out = "runs/quickstart.h5"
-local o = { seed = 1, epochs = 6, train = 1500, test = 400, width = 0.25, batch = 32, lr = 0.01,
+local o = { seed = 1, epochs = 5, train = 1500, test = 400, width = 0.25, batch = 32, lr = 0.01,
             threads = 2 }
 for i = 1, #arg do
   local k, v = arg[i]:match("^([%w_]+)=(.*)$")
