@@ -23,11 +23,9 @@ def area_weights(n, out):
     """[out, n]: the share of output pixel o's footprint [o*s, (o+1)*s) that source pixel j
     covers, s = n / out."""
     s = n / out
-    w = np.zeros((out, n))
-    for o in range(out):
-        for j in range(n):
-            w[o, j] = max(0.0, min(j + 1, (o + 1) * s) - max(j, o * s)) / s
-    return w
+    o = np.arange(out)[:, None]
+    j = np.arange(n)[None, :]
+    return np.maximum(0.0, np.minimum(j + 1, (o + 1) * s) - np.maximum(j, o * s)) / s
 
 
 cases = [((97, 61), 40), ((500, 375), 227), ((64, 64), 32), ((30, 45), 64), ((227, 300), 113)]
