@@ -85,7 +85,7 @@ static int parse_kv(const lp_plugin *p, char *arg, lp_kv *kv)
 	}
 	return 0;
 bad:
-	fprintf(stderr, "loupe dataset: %s: parameter '%s' is a %s; '%s' is not one\n", p->name,
+	fprintf(stderr, "loupe dataset: %s: parameter '%s' (%s) cannot be '%s'\n", p->name,
 		arg, lp_param_type_name(type), v);
 	return 2;
 }
