@@ -119,6 +119,28 @@ uint64_t lp_ctx_get_seed(const lp_ctx *ctx)
 	return ctx->seed;
 }
 
+void lp_rng_state(const lp_ctx *ctx, char out[LP_RNG_STATE_LEN])
+{
+	snprintf(out, LP_RNG_STATE_LEN, "%llu %llu %d %a", (unsigned long long)ctx->seed,
+		 (unsigned long long)ctx->rng, ctx->has_spare, ctx->spare);
+}
+
+int lp_rng_set_state(lp_ctx *ctx, const char *state)
+{
+	unsigned long long seed, rng;
+	int spare_on;
+	double spare;
+
+	if (!state || sscanf(state, "%llu %llu %d %la", &seed, &rng, &spare_on, &spare) != 4)
+		return lp_error(ctx, LP_ERR_FORMAT, "rng: '%s' is not an RNG state",
+				state ? state : "(null)");
+	ctx->seed = seed;
+	ctx->rng = rng;
+	ctx->has_spare = spare_on != 0;
+	ctx->spare = spare;
+	return LP_OK;
+}
+
 uint64_t lp_rng_next(lp_ctx *ctx)
 {
 	uint64_t z = (ctx->rng += 0x9e3779b97f4a7c15ull);

@@ -83,6 +83,7 @@ with h5py.File(os.path.join(SCRATCH, "resumed.h5"), "r") as f, \
     check(np.array_equal(f["/metrics/epoch"][()], [1, 2, 3, 4]), "metrics of all 4 epochs")
     check(np.array_equal(f["/metrics/train_loss"][()], g["/metrics/train_loss"][()]),
           "the same training losses")
+    check(f.attrs["rng_after"] == g.attrs["rng_after"], "the context RNG resumes where it was")
 
 # Ctrl-C in the middle of epoch 2
 sig = fresh("ck_sigint")

@@ -19,3 +19,5 @@ loupe.train(net, ds:split("train"), {
   augment = { crop = "random", resize = 36, flip = true, brightness = 0.2 },
   archive = run, threads = 2, resume = resume, stop_after = stop_after,
   checkpoint = { dir = dir, keep = 2, every_steps = every_steps } })
+-- the context RNG continues where an uninterrupted run's would: recorded for the test
+run:attr("/", "rng_after", loupe.rng_state())

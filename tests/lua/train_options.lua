@@ -42,6 +42,20 @@ fails("crossval: folds", "option 'folds' = 1", loupe.crossval_predict,
       function() return net end, train, { folds = 1 })
 assert(other) -- same classes (6, seeded names) would be accepted: names differ by seed
 
+-- a schedule function is asked for every step's rate; step and cosine follow their formulas
+local calls = 0
+local h = loupe.train(net, train, { epochs = 2, batch = 20, quiet = true,
+  schedule = function(epoch, t, lr) calls = calls + 1; return lr * 0.5 * epoch end })
+assert(calls == 6 and math.abs(h[2].lr - 0.01) < 1e-9, "user schedule: 3 steps x 2 epochs")
+fails("a schedule returning nothing", "schedule returned nil", loupe.train, net, train,
+      { epochs = 1, batch = 20, quiet = true, schedule = function() end })
+h = loupe.train(net, train, { epochs = 3, batch = 20, quiet = true, schedule = "step",
+                              step_every = 1, lr = 0.1 })
+assert(math.abs(h[3].lr - 0.001) < 1e-9, "step: 0.1 x 0.1^2 in epoch 3")
+h = loupe.train(net, train, { epochs = 1, batch = 20, quiet = true, schedule = "cosine", lr = 0.1 })
+assert(math.abs(h[1].lr - 0.05 * (1 + math.cos(math.pi * 2 / 3))) < 1e-7, "cosine at t = 2/3")
+print("ok: schedules")
+
 -- k-fold: 3 folds over 60 items
 local run <close> = loupe.archive(out .. "/crossval.h5", { script = arg[0] })
 local built = 0

@@ -47,6 +47,10 @@ uint64_t lp_ctx_get_seed(const lp_ctx *ctx);
 uint64_t lp_rng_next(lp_ctx *ctx);
 double lp_rng_uniform(lp_ctx *ctx);  /* [0, 1) */
 double lp_rng_normal(lp_ctx *ctx);   /* N(0, 1) */
+/* The RNG's whole state as text (seed, position, the spare normal), for checkpoints. */
+#define LP_RNG_STATE_LEN 96
+void lp_rng_state(const lp_ctx *ctx, char out[LP_RNG_STATE_LEN]);
+int lp_rng_set_state(lp_ctx *ctx, const char *state);
 
 /* Device: opened on first use (LOUPE_DEVICE picks; LOUPE_VALIDATION=1 enables Khronos layer). */
 typedef struct lp_device_info {

@@ -316,7 +316,7 @@ function M.train(net, set_, opts)
   if opts.resume then
     local file = latest(opts.resume)
     local a = read_attrs(file, { "next_epoch", "next_batch", "history", "partial", "definition",
-                                 "seed", "batches" })
+                                 "seed", "batches", "rng" })
     if a.definition ~= definition then
       error(("resume: %s was written by another net; its definition:\n%s\nthis net:\n%s")
             :format(file, a.definition, definition), 2)
@@ -327,6 +327,7 @@ function M.train(net, set_, opts)
             :format(file, a.seed, a.batches, seed, nb), 2)
     end
     net:load(file, { momentum = true })
+    loupe.set_rng_state(a.rng) -- the script's own draws after training continue as they would
     first_epoch, first_batch = tonumber(a.next_epoch), tonumber(a.next_batch)
     history = deserialize(a.history, file .. " history")
     part = deserialize(a.partial, file .. " partial")
@@ -355,7 +356,7 @@ function M.train(net, set_, opts)
     net:save(path, {
       next_epoch = next_epoch, next_batch = next_batch, history = serialize(history),
       partial = serialize(part), definition = definition, seed = seed, batches = nb,
-      lr = lr, momentum = momentum, weight_decay = wd })
+      lr = lr, momentum = momentum, weight_decay = wd, rng = loupe.rng_state() })
     local list = checkpoints(ck.dir)
     for i = 1, #list - ck.keep do os.remove(ck.dir .. "/" .. list[i]) end
     return path

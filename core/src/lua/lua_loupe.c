@@ -383,6 +383,22 @@ static int l_mkdir(lua_State *L)
 	return 0;
 }
 
+/* loupe.rng_state() -> text; loupe.set_rng_state(text): the context RNG, for checkpoints */
+static int l_rng_state(lua_State *L)
+{
+	char buf[LP_RNG_STATE_LEN];
+	lp_rng_state(lpl_ctx(L), buf);
+	lua_pushstring(L, buf);
+	return 1;
+}
+
+static int l_set_rng_state(lua_State *L)
+{
+	if (lp_rng_set_state(lpl_ctx(L), luaL_checkstring(L, 1)))
+		return lpl_fail(L, lpl_ctx(L));
+	return 0;
+}
+
 /* loupe.isatty(fd) -> whether the descriptor is a terminal (progress bars) */
 static int l_isatty(lua_State *L)
 {
@@ -396,7 +412,8 @@ int luaopen_loupe(lua_State *L)
 		{ "seed", l_seed }, { "get_seed", l_get_seed }, { "device", l_device },
 		{ "plugins", l_plugins }, { "plugin_dirs", l_plugin_dirs },
 		{ "profile", l_profile }, { "set_profile", l_set_profile }, { "now", l_now },
-		{ "catch_interrupt", l_catch_interrupt }, { "listdir", l_listdir }, { "isatty", l_isatty }, { "mkdir", l_mkdir }, { "interrupted", l_interrupted }, { NULL, NULL },
+		{ "catch_interrupt", l_catch_interrupt }, { "listdir", l_listdir }, { "isatty", l_isatty },
+		{ "rng_state", l_rng_state }, { "set_rng_state", l_set_rng_state }, { "mkdir", l_mkdir }, { "interrupted", l_interrupted }, { NULL, NULL },
 	};
 
 	lpl_ctx(L);
