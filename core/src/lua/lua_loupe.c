@@ -430,6 +430,18 @@ int luaopen_loupe(lua_State *L)
 	lpl_open_net(L);
 	lpl_open_dataset(L);
 	lpl_open_predict(L);
+	/* stock lua5.4 finds loupe's Lua half (models, train) without LUA_PATH */
+	if (lua_getglobal(L, "package") == LUA_TTABLE) {
+		lua_getfield(L, -1, "path");
+		const char *path = lua_tostring(L, -1);
+		if (path && !strstr(path, LOUPE_LUA_DIR "/?.lua")) {
+			lua_pushfstring(L, "%s;%s/?.lua;%s/?/init.lua", path, LOUPE_LUA_DIR,
+					LOUPE_LUA_DIR);
+			lua_setfield(L, -3, "path");
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
 	lua_createtable(L, 0, 1);
 	lua_pushcfunction(L, module_index);
 	lua_setfield(L, -2, "__index");
