@@ -368,34 +368,56 @@ int lpi_dataset_item(lp_dataset *ds, const lp_item_desc *d)
 	return LP_OK;
 }
 
-static char *kv_text(const lp_kv *kv, size_t n)
+static int kv_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const lp_kv *const *)a)->key, (*(const lp_kv *const *)b)->key);
+}
+
+/* "key=value, ..." sorted by key: the same text whatever order the caller's table had (a Lua
+ * table's iteration order changes from run to run) */
+static char *kv_text(const lp_kv *kvs, size_t n)
 {
 	size_t cap = 64;
 	char *out = NULL;
+	const lp_kv **sorted = malloc(sizeof(*sorted) * (n ? n : 1));
+
+	if (!sorted)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = &kvs[i];
+	qsort(sorted, n, sizeof(*sorted), kv_cmp);
 
 	for (size_t i = 0; i < n; i++)
-		cap += strlen(kv[i].key) + 40 +
-		       (kv[i].value.type == LP_PARAM_STRING && kv[i].value.string
-			? strlen(kv[i].value.string) : 0);
-	if (!(out = malloc(cap)))
+		cap += strlen(sorted[i]->key) + 40 +
+		       (sorted[i]->value.type == LP_PARAM_STRING && sorted[i]->value.string
+			? strlen(sorted[i]->value.string) : 0);
+	if (!(out = malloc(cap))) {
+		free(sorted);
 		return NULL;
+	}
 	out[0] = 0;
 	for (size_t i = 0; i < n; i++) {
-		const lp_value *v = &kv[i].value;
+		const lp_value *v = &sorted[i]->value;
 		size_t l = strlen(out);
 		char *o = out + l;
 		size_t room = cap - l;
 		const char *sep = i ? ", " : "";
 		switch (v->type) {
-		case LP_PARAM_NUMBER: snprintf(o, room, "%s%s=%.17g", sep, kv[i].key, v->number); break;
-		case LP_PARAM_INT: snprintf(o, room, "%s%s=%" PRId64, sep, kv[i].key, v->integer); break;
+		case LP_PARAM_NUMBER:
+			snprintf(o, room, "%s%s=%.17g", sep, sorted[i]->key, v->number);
+			break;
+		case LP_PARAM_INT:
+			snprintf(o, room, "%s%s=%" PRId64, sep, sorted[i]->key, v->integer);
+			break;
 		case LP_PARAM_BOOL:
-			snprintf(o, room, "%s%s=%s", sep, kv[i].key, v->boolean ? "true" : "false");
+			snprintf(o, room, "%s%s=%s", sep, sorted[i]->key, v->boolean ? "true" : "false");
 			break;
 		default:
-			snprintf(o, room, "%s%s=\"%s\"", sep, kv[i].key, v->string ? v->string : "");
+			snprintf(o, room, "%s%s=\"%s\"", sep, sorted[i]->key,
+				 v->string ? v->string : "");
 		}
 	}
+	free(sorted);
 	return out;
 }
 

@@ -413,7 +413,8 @@ int luaopen_loupe(lua_State *L)
 		{ "plugins", l_plugins }, { "plugin_dirs", l_plugin_dirs },
 		{ "profile", l_profile }, { "set_profile", l_set_profile }, { "now", l_now },
 		{ "catch_interrupt", l_catch_interrupt }, { "listdir", l_listdir }, { "isatty", l_isatty },
-		{ "rng_state", l_rng_state }, { "set_rng_state", l_set_rng_state }, { "mkdir", l_mkdir }, { "interrupted", l_interrupted }, { NULL, NULL },
+		{ "rng_state", l_rng_state }, { "set_rng_state", l_set_rng_state },
+		{ "mkdir", l_mkdir }, { "interrupted", l_interrupted }, { NULL, NULL },
 	};
 
 	lpl_ctx(L);
