@@ -135,8 +135,58 @@ static void test_threads_and_resume(lp_ctx *ctx, lp_split *s)
 	for (int t = 0; t < 4; t++)
 		run_free(&r[t]);
 
-	/* drop_last and the errors that name the option */
 	lp_loader *ld;
+	/* a subset of items with relabelled items; random pixels: one fixed image per item */
+	{
+		int64_t sub[20];
+		int32_t *relabel = malloc(sizeof(int32_t) * (size_t)n);
+		for (int i = 0; i < 20; i++)
+			sub[i] = 3 * i + 1;
+		for (int64_t i = 0; i < n; i++)
+			relabel[i] = (int32_t)((i * 7) % 3);
+		lp_loader_opts so = o;
+		so.items = sub;
+		so.nitems = 20;
+		so.labels = relabel;
+		so.random_pixels = 1;
+		so.batch = 8;
+		run a, b;
+		so.threads = 0;
+		CHECK_OK(ctx, collect(ctx, s, so, &a, 0));
+		so.threads = 2;
+		CHECK_OK(ctx, collect(ctx, s, so, &b, 0));
+		CHECK(same(&a, &b));
+		CHECK(a.n == 40);
+		for (size_t i = 0; i < a.n; i++) {
+			CHECK(a.index[i] % 3 == 1 && a.index[i] < 60);
+			CHECK(a.labels[i] == (int32_t)((a.index[i] * 7) % 3));
+		}
+		/* the noise of an item is the same in both epochs; items differ; it is N(0, 1) */
+		double sum = 0, sq = 0;
+		for (size_t i = 0; i < 20; i++) {
+			size_t j = 20;
+			while (j < 40 && a.index[j] != a.index[i])
+				j++;
+			CHECK(j < 40 && memcmp(a.x + i * per, a.x + j * per, sizeof(float) * per) == 0);
+			if (i)
+				CHECK(memcmp(a.x, a.x + i * per, sizeof(float) * per) != 0);
+			for (size_t q = 0; q < per; q++) {
+				sum += a.x[i * per + q];
+				sq += (double)a.x[i * per + q] * a.x[i * per + q];
+			}
+		}
+		double mean = sum / (20.0 * per), var = sq / (20.0 * per) - mean * mean;
+		CHECK(fabs(mean) < 0.02 && fabs(var - 1) < 0.03);
+		run_free(&a);
+		run_free(&b);
+		relabel[5] = 3; /* not a class */
+		so.random_pixels = 0;
+		CHECK(lp_loader_new(ctx, s, &so, &ld) == LP_ERR_ARG);
+		CHECK(strstr(lp_ctx_errmsg(ctx), "labels[5]") != NULL);
+		free(relabel);
+	}
+
+	/* drop_last and the errors that name the option */
 	o.drop_last = 1;
 	CHECK_OK(ctx, lp_loader_new(ctx, s, &o, &ld));
 	CHECK(lp_loader_batches(ld) == n / 16);
