@@ -84,6 +84,8 @@ with h5py.File(os.path.join(SCRATCH, "resumed.h5"), "r") as f, \
     check(np.array_equal(f["/metrics/train_loss"][()], g["/metrics/train_loss"][()]),
           "the same training losses")
     check(f.attrs["rng_after"] == g.attrs["rng_after"], "the context RNG resumes where it was")
+    check(len(g["/provenance/dataset"].attrs["fingerprint"]) == 64 and "names" in g["/dataset/train"],
+          "train recorded the dataset it trained on (no ds:write in the script)")
 
 # Ctrl-C in the middle of epoch 2
 sig = fresh("ck_sigint")
