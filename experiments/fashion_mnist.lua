@@ -22,21 +22,9 @@
 local loupe = require "loupe"
 local mini = require "loupe.models.alexnet_mini"
 
-local out = "runs/fashion_mnist.h5"
-local o = { seed = 1, epochs = 5, limit = 0, width = 0.25, batch = 64, lr = 0.006, threads = 2,
-            root = "/usr/share/datasets/fashion-mnist", resume = 0, jitter = 0 }
-for i = 1, #arg do
-  local k, v = arg[i]:match("^([%w_]+)=(.*)$")
-  if not k then
-    out = arg[i]
-  elseif o[k] == nil then
-    error(("fashion_mnist: unknown option '%s'"):format(k), 0)
-  elseif type(o[k]) == "number" and not tonumber(v) then
-    error(("fashion_mnist: option '%s' needs a number, not '%s'"):format(k, v), 0)
-  else
-    o[k] = type(o[k]) == "number" and (math.tointeger(tonumber(v)) or tonumber(v)) or v
-  end
-end
+local o, out = require "loupe.args"(arg, "fashion_mnist", "runs/fashion_mnist.h5", {
+  seed = 1, epochs = 5, limit = 0, width = 0.25, batch = 64, lr = 0.006, threads = 2,
+  root = "/usr/share/datasets/fashion-mnist", resume = 0, jitter = 0 })
 
 loupe.seed(o.seed)
 local dir = out:match("^(.*)/[^/]*$")

@@ -23,22 +23,10 @@
 local loupe = require "loupe"
 local alexnet = require "loupe.models.alexnet"
 
-local out = "runs/indoor67_alexnet.h5"
-local o = { root = "data/indoor67", variant = "torchvision", epochs = 30, batch = 128, lr = 0.01,
-            step_every = 10, init = "", seed = 1, threads = 2, resume = 0, on_bad = "skip",
-            features = 1 }
-for i = 1, #arg do
-  local k, v = arg[i]:match("^([%w_]+)=(.*)$")
-  if not k then
-    out = arg[i]
-  elseif o[k] == nil then
-    error(("indoor67_alexnet: unknown option '%s'"):format(k), 0)
-  elseif type(o[k]) == "number" and not tonumber(v) then
-    error(("indoor67_alexnet: option '%s' needs a number, not '%s'"):format(k, v), 0)
-  else
-    o[k] = type(o[k]) == "number" and (math.tointeger(tonumber(v)) or tonumber(v)) or v
-  end
-end
+local o, out = require "loupe.args"(arg, "indoor67_alexnet", "runs/indoor67_alexnet.h5", {
+  root = "data/indoor67", variant = "torchvision", epochs = 30, batch = 128, lr = 0.01,
+  step_every = 10, init = "", seed = 1, threads = 2, resume = 0, on_bad = "skip",
+  features = 1 })
 
 loupe.seed(o.seed)
 local dir = out:match("^(.*)/[^/]*$")

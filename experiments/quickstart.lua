@@ -18,22 +18,9 @@
 local loupe = require "loupe"
 local mini = require "loupe.models.alexnet_mini"
 
-local out = "runs/quickstart.h5"
-local o = { seed = 1, epochs = 5, train = 1500, test = 400, width = 0.25, batch = 32, lr = 0.01,
-            threads = 2 }
-for i = 1, #arg do
-  local k, v = arg[i]:match("^([%w_]+)=(.*)$")
-  if not k then
-    out = arg[i]
-  elseif o[k] == nil then
-    error(("quickstart: unknown option '%s' (options: seed, epochs, train, test, width, batch, " ..
-           "lr, threads)"):format(k), 0)
-  elseif not tonumber(v) then
-    error(("quickstart: option '%s' needs a number, not '%s'"):format(k, v), 0)
-  else
-    o[k] = math.tointeger(tonumber(v)) or tonumber(v)
-  end
-end
+local o, out = require "loupe.args"(arg, "quickstart", "runs/quickstart.h5", {
+  seed = 1, epochs = 5, train = 1500, test = 400, width = 0.25, batch = 32, lr = 0.01,
+  threads = 2 })
 
 loupe.seed(o.seed)
 local dir = out:match("^(.*)/[^/]*$")

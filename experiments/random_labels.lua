@@ -20,21 +20,9 @@
 local loupe = require "loupe"
 local mini = require "loupe.models.alexnet_mini"
 
-local out = "runs/random_labels.h5"
-local o = { seed = 1, train = 128, test = 200, epochs = 60, width = 0.25, batch = 16, lr = 0.02,
-            threads = 2, runs = "true,random,pixels" }
-for i = 1, #arg do
-  local k, v = arg[i]:match("^([%w_]+)=(.*)$")
-  if not k then
-    out = arg[i]
-  elseif o[k] == nil then
-    error(("random_labels: unknown option '%s'"):format(k), 0)
-  elseif type(o[k]) == "number" and not tonumber(v) then
-    error(("random_labels: option '%s' needs a number, not '%s'"):format(k, v), 0)
-  else
-    o[k] = type(o[k]) == "number" and (math.tointeger(tonumber(v)) or tonumber(v)) or v
-  end
-end
+local o, out = require "loupe.args"(arg, "random_labels", "runs/random_labels.h5", {
+  seed = 1, train = 128, test = 200, epochs = 60, width = 0.25, batch = 16, lr = 0.02,
+  threads = 2, runs = "true,random,pixels" })
 
 loupe.seed(o.seed)
 local dir = out:match("^(.*)/[^/]*$")
