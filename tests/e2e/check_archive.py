@@ -2,12 +2,13 @@
 """check_archive.py — read a run archive with h5py and h5dump, without loupe, and compare it
 with values recomputed here.
 
-    /usr/bin/python3 tests/e2e/check_archive.py ARCHIVE.h5
+    /usr/bin/python3 tests/e2e/check_archive.py ARCHIVE.h5 [LOUPE]
 
 The archive comes from the e2e Lua script, which writes /demo/x (f32 [4,6], axes item,feature,
 x[i][j] = (i*6+j)*0.25 - 3), /demo/relu = max(x, 0), /demo/labels (i32 {3,1,4,1}, axis item),
 /demo/names (strings, axis item) and attributes note/scale/count on /demo. Every value here
-is exact in f32, so arrays are compared for equality. Prints "check_archive: ok" and exits 0,
+is exact in f32, so arrays are compared for equality. Given the loupe binary, it also checks
+that `loupe compare` on an archive another process holds open for writing says so. Prints "check_archive: ok" and exits 0,
 or prints each difference and exits 1.
 """
 import hashlib
@@ -155,9 +156,19 @@ def check_h5dump(archive):
                 f"{out.stdout[:2000]}{out.stderr[:2000]}")
 
 
+def check_locked(archive, loupe):
+    """A run still writing its archive holds HDF5's file lock: loupe must say that, not errno."""
+    with h5py.File(archive, "r+"):
+        out = subprocess.run([loupe, "compare", archive, archive], capture_output=True,
+                             text=True, timeout=60)
+    if out.returncode == 0 or "another process has it open for writing" not in out.stderr:
+        bad(f"loupe compare on a file open for writing: exit {out.returncode}, "
+            f"stderr {out.stderr.strip()!r}")
+
+
 def main():
-    if len(sys.argv) != 2:
-        print("usage: check_archive.py ARCHIVE.h5")
+    if len(sys.argv) not in (2, 3):
+        print("usage: check_archive.py ARCHIVE.h5 [LOUPE]")
         return 1
     archive = sys.argv[1]
     if not os.path.isfile(archive):
@@ -171,6 +182,8 @@ def main():
     except OSError as e:
         bad(f"h5py cannot read {archive}: {e}")
     check_h5dump(archive)
+    if len(sys.argv) == 3:
+        check_locked(archive, sys.argv[2])
     for p in problems:
         print(f"check_archive: {p}")
     if problems:
