@@ -40,6 +40,9 @@ fails("resume from nothing", "holds no checkpoint", loupe.train, net, train,
       { resume = out, epochs = 1 })
 fails("crossval: folds", "option 'folds' = 1", loupe.crossval_predict,
       function() return net end, train, { folds = 1 })
+fails("a diverging lr", "training diverged; lower option 'lr'", loupe.train,
+      mini { classes = 6, width = 0.125, dropout = 0 }, train,
+      { epochs = 2, batch = 20, quiet = true, lr = 1e6 })
 assert(other) -- same classes (6, seeded names) would be accepted: names differ by seed
 
 -- a schedule function is asked for every step's rate; step and cosine follow their formulas

@@ -387,6 +387,13 @@ function M.train(net, set_, opts)
         local rate = schedule(epoch, ((epoch - 1) * nb + (b - 1)) / (epochs * nb))
         local loss, correct = net:train_step(x, y, { lr = rate, momentum = momentum,
                                                        weight_decay = wd })
+        if loss ~= loss or loss == math.huge then -- the weights are gone: stop, keep the record
+          write_metrics()
+          if tty then io.stderr:write("\n") end
+          error(("train: the loss became %s at epoch %d, batch %d of %d (learning rate %g): "
+                 .. "training diverged; lower option 'lr' or warm up with a schedule function")
+                :format(tostring(loss), epoch, b, nb, rate), 0)
+        end
         part.loss = part.loss + loss * n
         part.correct = part.correct + correct
         part.seen = part.seen + n
