@@ -8,8 +8,8 @@ The archive comes from the e2e Lua script, which writes /demo/x (f32 [4,6], axes
 x[i][j] = (i*6+j)*0.25 - 3), /demo/relu = max(x, 0), /demo/labels (i32 {3,1,4,1}, axis item),
 /demo/names (strings, axis item) and attributes note/scale/count on /demo. Every value here
 is exact in f32, so arrays are compared for equality. Given the loupe binary, it also checks
-that `loupe compare` on an archive another process holds open for writing says so. Prints "check_archive: ok" and exits 0,
-or prints each difference and exits 1.
+that `loupe compare` on an archive another process holds open for writing says so. Prints
+"check_archive: ok" and exits 0, or prints each difference and exits 1.
 """
 import hashlib
 import os

@@ -80,6 +80,12 @@ static int h5fail(lp_ctx *ctx, const char *file, const char *fmt, ...)
 	va_end(ap);
 	/* Upward: the first record is the innermost, the most specific reason. */
 	H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_desc, desc);
+	/* HDF5 locks a file while a writer has it open (a run still training), for opening and
+	 * for creating it anew alike: say that instead of quoting errno 11. */
+	if (strstr(desc, "unable to lock file"))
+		return lp_error(ctx, LP_ERR_IO, "archive: %s: %s: another process has it open for "
+				"writing (a run still going?); wait for it to finish, or read one "
+				"of its checkpoints, which are complete files", file, what);
 	if (desc[0])
 		return lp_error(ctx, LP_ERR_HDF5, "archive: %s: %s: %s", file, what, desc);
 	return lp_error(ctx, LP_ERR_HDF5, "archive: %s: %s", file, what);
@@ -445,18 +451,8 @@ int lp_archive_open(lp_ctx *ctx, const char *path, int writable, lp_archive **ou
 		return ret;
 	a->file = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
 	if (a->file < 0) {
-		char desc[256] = "";
-
-		/* HDF5 locks a file while a writer has it open (a run still training); reading it
-		 * then would see half-written structures, so say so instead of quoting errno 11. */
-		H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_desc, desc);
-		if (strstr(desc, "unable to lock file"))
-			ret = lp_error(ctx, LP_ERR_IO, "archive: %s: another process has it open for "
-				       "writing (a run still going?); wait for it to finish, or "
-				       "read one of its checkpoints, which are complete files", path);
-		else
-			ret = h5fail(ctx, path, "cannot open the file for %s",
-				     writable ? "writing" : "reading");
+		ret = h5fail(ctx, path, "cannot open the file for %s",
+			     writable ? "writing" : "reading");
 		archive_free(a);
 		return ret;
 	}
