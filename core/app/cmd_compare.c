@@ -14,18 +14,39 @@ const char loupe_usage_compare[] =
 	"Prints what differs between two run archives: the script (the first differing lines),\n"
 	"the seed, the dataset (plugin, parameters, fingerprint), the plugins and their sha256,\n"
 	"loupe's version and the device, then the final metrics and prediction accuracies side by\n"
-	"side. Exit status: 0 when the provenance is the same, 1 when it differs, 2 on error.\n";
+	"side. A field one archive lacks shows as (none); an archive that cannot be read (damaged,\n"
+	"truncated) is an error naming the file and the object.\n"
+	"Exit status: 0 when the provenance is the same, 1 when it differs, 2 on error.\n";
 
 struct run {
+	lp_ctx *ctx;
 	const char *path;
 	lp_archive *a;
+	int failed; /* a read went wrong: reported once per object, then exit status 2 */
 };
+
+/* rc from a read: LP_OK and LP_ERR_NOTFOUND (absent: shown as "(none)") pass; anything else is
+ * a damaged archive, said on stderr with the file and object the message names. Returns !rc. */
+static int ok(struct run *r, int rc)
+{
+	if (rc && rc != LP_ERR_NOTFOUND) {
+		fprintf(stderr, "loupe compare: %s\n", lp_ctx_errmsg(r->ctx));
+		r->failed = 1;
+	}
+	return rc == LP_OK;
+}
+
+/* what kind of object path is in r (0: none, 1: group, 2: dataset) */
+static int kind_of(struct run *r, const char *path)
+{
+	int kind = 0;
+	return ok(r, lp_archive_exists(r->a, path, &kind)) ? kind : 0;
+}
 
 static char *attr(struct run *r, const char *obj, const char *name)
 {
 	char *v = NULL;
-	int kind = 0;
-	if (lp_archive_exists(r->a, obj, &kind) || !kind || lp_archive_attr_get(r->a, obj, name, &v))
+	if (!kind_of(r, obj) || !ok(r, lp_archive_attr_get(r->a, obj, name, &v)))
 		return NULL;
 	return v;
 }
@@ -51,9 +72,7 @@ static char *text(struct run *r, const char *path)
 {
 	size_t n = 0;
 	char **s = NULL;
-	int kind = 0;
-	if (lp_archive_exists(r->a, path, &kind) || kind != 2 ||
-	    lp_archive_read_strings(r->a, path, &n, &s) || !n) {
+	if (kind_of(r, path) != 2 || !ok(r, lp_archive_read_strings(r->a, path, &n, &s)) || !n) {
 		free(s);
 		return NULL;
 	}
@@ -99,10 +118,16 @@ static int compare_plugins(struct run *r)
 	int d = 0;
 
 	for (int k = 0; k < 2; k++) {
-		if (lp_archive_read_strings(r[k].a, "/provenance/plugins/name", &n[k], &name[k]) ||
-		    lp_archive_read_strings(r[k].a, "/provenance/plugins/sha256", &n[k], &sha[k]) ||
-		    lp_archive_read_strings(r[k].a, "/provenance/plugins/version", &n[k], &ver[k]))
-			n[k] = 0;
+		size_t n1 = 0, n2 = 0;
+		if (kind_of(&r[k], "/provenance/plugins") != 1 ||
+		    !ok(&r[k], lp_archive_read_strings(r[k].a, "/provenance/plugins/name", &n[k],
+						       &name[k])) ||
+		    !ok(&r[k], lp_archive_read_strings(r[k].a, "/provenance/plugins/sha256", &n1,
+						       &sha[k])) ||
+		    !ok(&r[k], lp_archive_read_strings(r[k].a, "/provenance/plugins/version", &n2,
+						       &ver[k])) ||
+		    n1 != n[k] || n2 != n[k])
+			n[k] = 0; /* the columns of one table: unequal lengths are a damaged file */
 	}
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; i < n[k]; i++) {
@@ -143,26 +168,24 @@ static int last_value(struct run *r, const char *path, double *v)
 {
 	int dtype, rank;
 	int64_t dims[8];
-	if (lp_archive_info(r->a, path, &dtype, &rank, dims) || rank != 1 || dims[0] < 1 || !dtype)
+	float f;
+	if (kind_of(r, path) != 2 || !ok(r, lp_archive_info(r->a, path, &dtype, &rank, dims)) ||
+	    rank != 1 || dims[0] < 1 || !dtype)
 		return -1;
-	double *buf = malloc(sizeof(double) * (size_t)dims[0]);
-	float *f = malloc(sizeof(float) * (size_t)dims[0]);
-	int rc = !buf || !f || lp_archive_read(r->a, path, LP_F32, f, sizeof(float) * (size_t)dims[0]);
-	if (!rc)
-		*v = f[dims[0] - 1];
-	free(buf);
-	free(f);
-	return rc ? -1 : 0;
+	/* the last row only: a damaged header may claim any length */
+	if (!ok(r, lp_archive_read_rows(r->a, path, LP_F32, dims[0] - 1, 1, &f, sizeof f)))
+		return -1;
+	*v = f;
+	return 0;
 }
 
 static void metrics(struct run *r)
 {
 	struct cols c = { .n = 0 };
-	int kind = 0;
 
-	if (lp_archive_exists(r[0].a, "/metrics", &kind) || kind != 1)
+	if (kind_of(&r[0], "/metrics") != 1 ||
+	    !ok(&r[0], lp_archive_list(r[0].a, "/metrics", add_col, &c)))
 		return;
-	lp_archive_list(r[0].a, "/metrics", add_col, &c);
 	printf("final metrics %28s %14s\n", "A", "B");
 	for (int i = 0; i < c.n; i++) {
 		char path[128];
@@ -190,11 +213,10 @@ static void add_group(void *user, const char *name, int kind)
 static void predictions(struct run *r)
 {
 	struct cols g = { .n = 0 };
-	int kind = 0;
 
-	if (lp_archive_exists(r[0].a, "/predictions", &kind) || kind != 1)
+	if (kind_of(&r[0], "/predictions") != 1 ||
+	    !ok(&r[0], lp_archive_list(r[0].a, "/predictions", add_group, &g)))
 		return;
-	lp_archive_list(r[0].a, "/predictions", add_group, &g);
 	for (int i = 0; i < g.n; i++) {
 		static const char *const keys[] = { "top1", "top5", "loss" };
 		char obj[128];
@@ -213,7 +235,7 @@ static void predictions(struct run *r)
 
 int loupe_cmd_compare(lp_ctx *ctx, int argc, char **argv)
 {
-	struct run r[2] = { { NULL, NULL }, { NULL, NULL } };
+	struct run r[2] = { { ctx, NULL, NULL, 0 }, { ctx, NULL, NULL, 0 } };
 	int rc = 2;
 
 	if (argc != 2) {
@@ -245,7 +267,10 @@ int loupe_cmd_compare(lp_ctx *ctx, int argc, char **argv)
 		printf("  none: same script, seed, dataset, plugins, loupe and device\n");
 	metrics(r);
 	predictions(r);
-	rc = d ? 1 : 0;
+	rc = r[0].failed || r[1].failed ? 2 : d ? 1 : 0;
+	if (rc == 2)
+		fprintf(stderr, "loupe compare: an archive is damaged (above); what was printed is "
+				"what could be read\n");
 out:
 	for (int k = 0; k < 2; k++)
 		lp_archive_close(r[k].a);

@@ -28,6 +28,9 @@ struct lp_ctx {
 	struct lp_plugin_set *plugins;
 };
 
+/* vk/device.c: the open device's description; 0 (and nothing opened) when none is open. */
+int lpi_device_info_if_open(lp_ctx *ctx, lp_device_info *out);
+
 /* tensor.c */
 struct lpvk_buf *lp_tensor_buf(const lp_tensor *t);
 

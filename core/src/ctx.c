@@ -98,7 +98,7 @@ const char *lp_status_name(int code)
 	static const char *const names[] = {
 		"LP_OK", "LP_ERR_NOMEM", "LP_ERR_ARG", "LP_ERR_IO", "LP_ERR_FORMAT",
 		"LP_ERR_SHAPE", "LP_ERR_VULKAN", "LP_ERR_HDF5", "LP_ERR_PLUGIN", "LP_ERR_ABI",
-		"LP_ERR_NOTFOUND", "LP_ERR_LIMIT",
+		"LP_ERR_NOTFOUND", "LP_ERR_LIMIT", "LP_ERR_BUSY",
 	};
 	if (code < 0 || (size_t)code >= sizeof names / sizeof names[0])
 		return "LP_ERR_UNKNOWN";

@@ -582,34 +582,24 @@ static int save_tensor(lp_net *net, lp_archive *a, const char *group, const netl
 	return rc;
 }
 
-/* fsync a file or directory; a checkpoint is only as good as its last sync. */
-static int sync_path(lp_ctx *ctx, const char *path)
-{
-	int fd = open(path, O_RDONLY);
-	int ok = fd >= 0 && fsync(fd) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	return ok ? LP_OK : lp_error(ctx, LP_ERR_IO, "net: fsync %s: %s", path, strerror(errno));
-}
-
 int lp_net_save(lp_net *net, const char *path)
 {
 	return lp_net_save_meta(net, path, 0, NULL);
 }
 
+/* The archive writes a checkpoint under PATH.tmp.PID and renames it to path only once it is
+ * whole and fsync'd (LP_ARCHIVE_NO_LOCK: the checkpoint directory's lock covers it). */
 int lp_net_save_meta(lp_net *net, const char *path, size_t n, const char *const *kv)
 {
 	lp_ctx *ctx = net->ctx;
-	char tmp[1024], dir[1024];
 	lp_archive *a;
 	int rc;
 
 	if (!net->inited)
 		return lp_error(ctx, LP_ERR_ARG, "net: call init first");
-	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-	lp_provenance prov = { .command = "checkpoint", .script_text = "", .seed = net->seed };
-	if ((rc = lp_archive_create(ctx, tmp, &prov, &a)))
+	lp_provenance prov = { .command = "checkpoint", .script_text = "", .seed = net->seed,
+			       .flags = LP_ARCHIVE_NO_LOCK };
+	if ((rc = lp_archive_create(ctx, path, &prov, &a)))
 		return rc;
 	rc = lp_archive_attr_int(a, "/", "step", (int64_t)net->step);
 	for (size_t i = 0; i < n && !rc; i++)
@@ -618,17 +608,24 @@ int lp_net_save_meta(lp_net *net, const char *path, size_t n, const char *const 
 		for (uint32_t k = 0; k < net->L[i].nw && !rc; k++)
 			if (!(rc = save_tensor(net, a, "weights", &net->L[i], k, net->L[i].wt[k])))
 				rc = save_tensor(net, a, "momentum", &net->L[i], k, net->L[i].mt[k]);
-	int crc = lp_archive_close(a);
-	rc = rc ? rc : crc;
-	if (!rc && !(rc = sync_path(ctx, tmp)) && rename(tmp, path) != 0)
-		rc = lp_error(ctx, LP_ERR_IO, "net: rename %s to %s: %s", tmp, path, strerror(errno));
 	if (rc) {
-		unlink(tmp);
+		lp_archive_discard(a);
 		return rc;
 	}
-	const char *slash = strrchr(path, '/');
-	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-	return sync_path(ctx, dir[0] ? dir : "/");
+	return lp_archive_close(a);
+}
+
+/* Weights that are not finite never train: refuse them here, naming the file, instead of
+ * letting the first step blame the learning rate. */
+static int check_finite(lp_net *net, lp_archive *a, const char *path, const float *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(h[i]))
+			return lp_error(net->ctx, LP_ERR_FORMAT, "net: %s in %s holds %s at element "
+					"%zu: the file is damaged, or was saved from a run that "
+					"diverged", path, lp_archive_path(a),
+					isnan(h[i]) ? "NaN" : "an infinity", i);
+	return LP_OK;
 }
 
 static int load_tensor(lp_net *net, lp_archive *a, const char *group, const netlayer *l,
@@ -658,6 +655,8 @@ static int load_tensor(lp_net *net, lp_archive *a, const char *group, const netl
 	if (!h)
 		return lp_error(net->ctx, LP_ERR_NOMEM, "net: out of memory");
 	if (!(rc = lp_archive_read(a, path, LP_F32, h, bytes)))
+		rc = check_finite(net, a, path, h, bytes / sizeof(float));
+	if (!rc)
 		rc = lp_tensor_write(net->ctx, t, h, bytes);
 	free(h);
 	return rc;

@@ -173,7 +173,8 @@ int lp_predictions_write(const lp_predictions *p, lp_archive *a, const char *gro
 	}
 	if ((rc = lp_archive_attr_number(a, group, "loss", p->mean_loss)) ||
 	    (rc = lp_archive_attr_number(a, group, "top1", p->top1)) ||
-	    (rc = lp_archive_attr_number(a, group, "top5", p->top5_acc)))
+	    (rc = lp_archive_attr_number(a, group, "top5", p->top5_acc)) ||
+	    (rc = lp_archive_attr_int(a, group, "count", n)))
 		return rc;
-	return lp_archive_attr_int(a, group, "count", n);
+	return lp_archive_commit(a);
 }

@@ -333,6 +333,7 @@ int lp_dataset_write(lp_dataset *ds, lp_archive *a)
 	TRY(lp_archive_attr_string(a, "/provenance/dataset", "version", ds->plugin->version));
 	TRY(lp_archive_attr_string(a, "/provenance/dataset", "params", ds->params_text));
 	TRY(lp_archive_attr_string(a, "/provenance/dataset", "fingerprint", fp));
+	TRY(lp_archive_commit(a)); /* a run killed later keeps its dataset */
 out:
 	return rc;
 }

@@ -392,7 +392,7 @@ static void check_errors_files(void)
 	rc = lp_archive_open(ctx, junk, 0, &a);
 	check_error("open non-HDF5 file", rc, LP_ERR_HDF5, junk, NULL);
 	rc = lp_archive_create(ctx, nodir, NULL, &a);
-	check_error("create in a missing directory", rc, LP_ERR_HDF5, nodir, NULL);
+	check_error("create in a missing directory", rc, LP_ERR_IO, nodir, NULL);
 	prov.script_path = missing;
 	rc = lp_archive_create(ctx, junk, &prov, &a);
 	check_error("missing script", rc, LP_ERR_IO, missing, NULL);

@@ -24,6 +24,7 @@ typedef enum lp_status {
 	LP_ERR_ABI,
 	LP_ERR_NOTFOUND,
 	LP_ERR_LIMIT,
+	LP_ERR_BUSY, /* another process holds the file or lock */
 } lp_status;
 
 typedef enum lp_dtype {

@@ -1,9 +1,10 @@
 /*
- * archive.c — the run archive: one HDF5 file per run (schema: docs/ARCHIVE.md).
+ * archive.c — the run archive's objects: groups, datasets, attributes, written and read
+ * (schema: docs/ARCHIVE.md; files, commits and locks are session.c's).
  *
- * The only file besides the checkpoint code that includes hdf5.h. Every negative HDF5 return
- * becomes LP_ERR_HDF5 with a message "archive: FILE: what OBJECT: HDF5's innermost reason",
- * recorded before any cleanup call (each HDF5 API call clears the error stack on entry).
+ * Every negative HDF5 return becomes LP_ERR_HDF5 with a message "archive: FILE: what OBJECT:
+ * HDF5's innermost reason", recorded before any cleanup call (each HDF5 API call clears the
+ * error stack on entry).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -11,50 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-/* Debian configures HDF5 with the 1.8 API as the default (H5_USE_18_API_DEFAULT), and
- * H5version.h refuses that together with H5_NO_DEPRECATED_SYMBOLS. Read the version map once
- * without that default (its include guard keeps hdf5.h from reading it again), so the
- * deprecated calls stay hidden and every unnumbered name maps to its 1.10 version. */
-#include <H5pubconf.h>
-#if defined(H5_NO_DEPRECATED_SYMBOLS) && defined(H5_USE_18_API_DEFAULT)
-#undef H5_USE_18_API_DEFAULT
-#include <H5version.h>
-#endif
-#include <hdf5.h>
-#include <hdf5_hl.h>
+#include "h5int.h"
 
-#include "loupe/archive.h"
-
-#define BIG_BYTES ((uint64_t)4 << 20)   /* numeric datasets above this are chunked + deflated */
-#define CHUNK_BYTES ((uint64_t)1 << 20) /* target chunk size for those */
-
-/* what a path names; BLOCKED: a parent component is a dataset (or other non-group) */
-enum { KIND_NONE, KIND_GROUP, KIND_DATASET, KIND_OTHER, KIND_BLOCKED };
-
-struct lp_archive {
-	lp_ctx *ctx;
-	hid_t file;
-	hid_t lcpl; /* link creation: create missing parent groups */
-	hid_t str;  /* UTF-8 variable-length string */
-	char *path;
-	int writable;
-	int created; /* made by lp_archive_create: close records plugins and seed */
-};
-
-/* What a dataset's or attribute's type and dataspace say. */
-typedef struct meta {
-	H5T_class_t cls;
-	size_t size;
-	int is_signed, is_vlen;
-	H5T_cset_t cset;
-	int rank;
-	hsize_t dims[LP_MAX_RANK];
-	hsize_t n;
-} meta;
+#define BIG_BYTES ((uint64_t)4 << 20)   /* numeric datasets above this are deflated */
+#define CHUNK_BYTES ((uint64_t)1 << 20) /* target chunk size */
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
@@ -68,18 +30,24 @@ static herr_t first_desc(unsigned n, const H5E_error2_t *err, void *data)
 	return 0;
 }
 
-/* Record an HDF5 failure; must run before the next HDF5 call, which clears the stack. */
-__attribute__((format(printf, 3, 4)))
-static int h5fail(lp_ctx *ctx, const char *file, const char *fmt, ...)
+void lph5_reason(char *buf, size_t size)
 {
-	char what[1024], desc[256] = "";
+	char desc[256] = "";
+
+	/* Upward: the first record is the innermost, the most specific reason. */
+	H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_desc, desc);
+	snprintf(buf, size, "%s", desc);
+}
+
+int lph5_fail(lp_ctx *ctx, const char *file, const char *fmt, ...)
+{
+	char what[1024], desc[256];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
-	/* Upward: the first record is the innermost, the most specific reason. */
-	H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_desc, desc);
+	lph5_reason(desc, sizeof desc);
 	/* HDF5 locks a file while a writer has it open (a run still training), for opening and
 	 * for creating it anew alike: say that instead of quoting errno 11. */
 	if (strstr(desc, "unable to lock file"))
@@ -91,7 +59,7 @@ static int h5fail(lp_ctx *ctx, const char *file, const char *fmt, ...)
 	return lp_error(ctx, LP_ERR_HDF5, "archive: %s: %s", file, what);
 }
 
-static int nomem(lp_archive *a, const char *obj)
+int lph5_nomem(lp_archive *a, const char *obj)
 {
 	return lp_error(a->ctx, LP_ERR_NOMEM, "archive: %s: out of memory for %s", a->path, obj);
 }
@@ -116,7 +84,7 @@ static int link_kind(lp_archive *a, const char *path, int *kind)
 	H5I_type_t t;
 
 	if (e < 0)
-		return h5fail(a->ctx, a->path, "cannot look up %s", path);
+		return lph5_fail(a->ctx, a->path, "cannot look up %s", path);
 	*kind = KIND_NONE;
 	if (e == 0)
 		return LP_OK;
@@ -140,7 +108,7 @@ static int obj_kind(lp_archive *a, const char *path, int *kind)
 
 	*kind = KIND_GROUP; /* "/" */
 	if (!buf)
-		return nomem(a, path);
+		return lph5_nomem(a, path);
 	memcpy(buf, path, len + 1);
 	for (i = 1; i <= len; i++) {
 		char c = buf[i];
@@ -187,7 +155,7 @@ static int open_obj(lp_archive *a, const char *path, int want, hid_t *out)
 				want == KIND_DATASET ? "dataset" : "group");
 	*out = H5Oopen(a->file, path, H5P_DEFAULT);
 	if (*out < 0)
-		return h5fail(a->ctx, a->path, "cannot open %s", path);
+		return lph5_fail(a->ctx, a->path, "cannot open %s", path);
 	return LP_OK;
 }
 
@@ -199,7 +167,7 @@ static int get_meta(lp_archive *a, hid_t id, int is_attr, const char *obj, meta 
 
 	memset(m, 0, sizeof(*m));
 	if (type < 0)
-		return h5fail(a->ctx, a->path, "cannot get the type of %s", obj);
+		return lph5_fail(a->ctx, a->path, "cannot get the type of %s", obj);
 	m->cls = H5Tget_class(type);
 	m->size = H5Tget_size(type);
 	if (m->cls == H5T_INTEGER)
@@ -209,19 +177,19 @@ static int get_meta(lp_archive *a, hid_t id, int is_attr, const char *obj, meta 
 		m->cset = H5Tget_cset(type);
 	}
 	if (m->cls == H5T_NO_CLASS || m->size == 0 || (m->cls == H5T_STRING && m->cset < 0)) {
-		ret = h5fail(a->ctx, a->path, "cannot read the type of %s", obj);
+		ret = lph5_fail(a->ctx, a->path, "cannot read the type of %s", obj);
 		goto out_type;
 	}
 	space = is_attr ? H5Aget_space(id) : H5Dget_space(id);
 	if (space < 0) {
-		ret = h5fail(a->ctx, a->path, "cannot get the shape of %s", obj);
+		ret = lph5_fail(a->ctx, a->path, "cannot get the shape of %s", obj);
 		goto out_type;
 	}
 	m->rank = H5Sget_simple_extent_ndims(space);
 	n = H5Sget_simple_extent_npoints(space);
 	if (m->rank < 0 || n < 0 || (m->rank <= LP_MAX_RANK &&
 				     H5Sget_simple_extent_dims(space, m->dims, NULL) < 0))
-		ret = h5fail(a->ctx, a->path, "cannot read the shape of %s", obj);
+		ret = lph5_fail(a->ctx, a->path, "cannot read the shape of %s", obj);
 	else if (m->rank > LP_MAX_RANK)
 		ret = lp_error(a->ctx, LP_ERR_FORMAT, "archive: %s: %s has rank %d, above %d",
 			       a->path, obj, m->rank, LP_MAX_RANK);
@@ -267,249 +235,6 @@ static int dtype_map(int dtype, hid_t *ftype, hid_t *mtype, size_t *size)
 	}
 }
 
-/* ---- open, create, close ---------------------------------------------------------------- */
-
-static void archive_free(lp_archive *a)
-{
-	if (a->file >= 0)
-		H5Fclose(a->file);
-	if (a->lcpl >= 0)
-		H5Pclose(a->lcpl);
-	if (a->str >= 0)
-		H5Tclose(a->str);
-	free(a->path);
-	free(a);
-}
-
-static int archive_new(lp_ctx *ctx, const char *path, int writable, lp_archive **out)
-{
-	lp_archive *a = calloc(1, sizeof(*a));
-
-	*out = NULL;
-	if (!a)
-		return lp_error(ctx, LP_ERR_NOMEM, "archive: %s: out of memory", path);
-	a->ctx = ctx;
-	a->file = a->lcpl = a->str = -1;
-	a->writable = writable;
-	a->path = strdup(path);
-	if (!a->path) {
-		free(a);
-		return lp_error(ctx, LP_ERR_NOMEM, "archive: %s: out of memory", path);
-	}
-	/* HDF5 must never print; the error stack is still recorded for our messages. */
-	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-	a->lcpl = H5Pcreate(H5P_LINK_CREATE);
-	if (a->lcpl < 0 || H5Pset_create_intermediate_group(a->lcpl, 1) < 0)
-		goto out_fail;
-	a->str = H5Tcopy(H5T_C_S1);
-	if (a->str < 0 || H5Tset_size(a->str, H5T_VARIABLE) < 0 ||
-	    H5Tset_cset(a->str, H5T_CSET_UTF8) < 0)
-		goto out_fail;
-	*out = a;
-	return LP_OK;
-out_fail:
-	h5fail(ctx, path, "cannot set up property lists");
-	archive_free(a);
-	return LP_ERR_HDF5;
-}
-
-static int read_text(lp_ctx *ctx, const char *path, char **out)
-{
-	FILE *f = fopen(path, "rb");
-	size_t cap = 0;
-	ssize_t n;
-	int ret = LP_OK;
-
-	*out = NULL;
-	if (!f)
-		return lp_error(ctx, LP_ERR_IO, "archive: cannot read script %s: %s", path,
-				strerror(errno));
-	errno = 0;
-	n = getdelim(out, &cap, '\0', f); /* to the first NUL, which ends the stored text too */
-	if (n < 0 && (ferror(f) || errno)) {
-		ret = lp_error(ctx, LP_ERR_IO, "archive: cannot read script %s: %s", path,
-			       strerror(errno ? errno : EIO));
-	} else if (n < 0) { /* empty file */
-		free(*out);
-		*out = strdup("");
-		if (!*out)
-			ret = lp_error(ctx, LP_ERR_NOMEM, "archive: cannot read script %s: %s", path,
-				       strerror(ENOMEM));
-	}
-	if (ret) {
-		free(*out);
-		*out = NULL;
-	}
-	fclose(f);
-	return ret;
-}
-
-static int load_script(lp_ctx *ctx, const lp_provenance *p, char **out)
-{
-	if (!p->script_text && p->script_path)
-		return read_text(ctx, p->script_path, out);
-	*out = strdup(p->script_text ? p->script_text : "");
-	if (!*out)
-		return lp_error(ctx, LP_ERR_NOMEM, "archive: out of memory for the script text");
-	return LP_OK;
-}
-
-static int write_text(lp_archive *a, const char *path, const char *text);
-
-/* Root attributes and /provenance of a new archive. */
-static int stamp(lp_archive *a, const lp_provenance *p, const lp_device_info *dev,
-		 const char *script)
-{
-	char created[32] = "", host[256] = "";
-	const char *const attrs[][2] = {
-		{ "loupe_version", LOUPE_VERSION }, { "created", created },
-		{ "command", p->command }, { "host", host }, { "device", dev->name },
-		{ "driver", dev->driver }, { "git_rev", p->git_rev }, /* git_rev last: optional */
-	};
-	time_t now = time(NULL);
-	struct tm tm;
-	int i, n = p->git_rev ? 7 : 6, ret;
-
-	if (gmtime_r(&now, &tm))
-		strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (gethostname(host, sizeof(host) - 1) != 0)
-		host[0] = '\0';
-	ret = lp_archive_attr_int(a, "/", "format_version", LP_ARCHIVE_FORMAT_VERSION);
-	for (i = 0; !ret && i < n; i++)
-		ret = lp_archive_attr_string(a, "/", attrs[i][0], attrs[i][1]);
-	if (!ret)
-		ret = lp_archive_attr_int(a, "/", "seed", (int64_t)p->seed);
-	if (!ret)
-		ret = write_text(a, "/provenance/script", script);
-	if (!ret)
-		ret = lp_archive_attr_string(a, "/provenance", "script_path", p->script_path);
-	return ret;
-}
-
-int lp_archive_create(lp_ctx *ctx, const char *path, const lp_provenance *prov, lp_archive **out)
-{
-	static const lp_provenance none;
-	lp_device_info dev;
-	lp_archive *a;
-	char *script;
-	hid_t fapl;
-	int ret;
-
-	*out = NULL;
-	if (!prov)
-		prov = &none;
-	if (!path || !path[0])
-		return lp_error(ctx, LP_ERR_ARG, "archive: empty file path");
-	memset(&dev, 0, sizeof(dev));
-	ret = lp_device_get_info(ctx, &dev);
-	if (ret)
-		return ret;
-	dev.name[sizeof(dev.name) - 1] = dev.driver[sizeof(dev.driver) - 1] = '\0';
-	ret = load_script(ctx, prov, &script);
-	if (ret)
-		return ret;
-	ret = archive_new(ctx, path, 1, &a);
-	if (ret)
-		goto out_free_script;
-	/* v1.8 object headers up to v1.10: readable by any HDF5 1.10 (h5py, h5dump). */
-	fapl = H5Pcreate(H5P_FILE_ACCESS);
-	if (fapl < 0 || H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110) < 0) {
-		ret = h5fail(ctx, path, "cannot set up file access");
-		goto out_close_fapl;
-	}
-	a->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-	if (a->file < 0)
-		ret = h5fail(ctx, path, "cannot create the file");
-	if (!ret)
-		ret = stamp(a, prov, &dev, script);
-	a->created = 1;
-out_close_fapl:
-	if (fapl >= 0)
-		H5Pclose(fapl);
-	if (ret)
-		archive_free(a);
-	else
-		*out = a;
-out_free_script:
-	free(script);
-	return ret;
-}
-
-int lp_archive_open(lp_ctx *ctx, const char *path, int writable, lp_archive **out)
-{
-	struct stat st;
-	lp_archive *a;
-	int ret;
-
-	*out = NULL;
-	if (!path || !path[0])
-		return lp_error(ctx, LP_ERR_ARG, "archive: empty file path");
-	if (stat(path, &st) != 0)
-		return lp_error(ctx, LP_ERR_IO, "archive: cannot open %s: %s", path, strerror(errno));
-	ret = archive_new(ctx, path, !!writable, &a);
-	if (ret)
-		return ret;
-	a->file = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
-	if (a->file < 0) {
-		ret = h5fail(ctx, path, "cannot open the file for %s",
-			     writable ? "writing" : "reading");
-		archive_free(a);
-		return ret;
-	}
-	*out = a;
-	return LP_OK;
-}
-
-/* /provenance/plugins/{name,version,path,sha256}: one string column per field. */
-static int record_plugins(lp_archive *a)
-{
-	static const char *const cols[4] = { "name", "version", "path", "sha256" };
-	const lp_plugin_record *recs = NULL;
-	size_t n = lp_ctx_plugins(a->ctx, &recs), i;
-	const char **col = calloc(n ? n : 1, sizeof(*col));
-	char path[64];
-	int ret, k;
-
-	if (!col)
-		return nomem(a, "/provenance/plugins");
-	ret = lp_archive_group(a, "/provenance/plugins");
-	for (k = 0; k < 4 && !ret; k++) {
-		for (i = 0; i < n; i++)
-			col[i] = k == 0 ? recs[i].name : k == 1 ? recs[i].version
-				: k == 2 ? recs[i].path : recs[i].sha256;
-		snprintf(path, sizeof(path), "/provenance/plugins/%s", cols[k]);
-		ret = lp_archive_write_strings(a, path, n, col, "plugin");
-	}
-	free(col);
-	if (!ret)
-		ret = lp_archive_attr_int(a, "/", "seed", (int64_t)lp_ctx_get_seed(a->ctx));
-	return ret;
-}
-
-int lp_archive_close(lp_archive *a)
-{
-	int ret = LP_OK;
-
-	if (!a)
-		return LP_OK;
-	/* Only the run that made the archive: a later writer (review, resume) must not replace
-	 * the provenance of the run with its own. */
-	if (a->created)
-		ret = record_plugins(a);
-	if (a->writable && H5Fflush(a->file, H5F_SCOPE_GLOBAL) < 0 && !ret)
-		ret = h5fail(a->ctx, a->path, "cannot flush the file");
-	if (H5Fclose(a->file) < 0 && !ret)
-		ret = h5fail(a->ctx, a->path, "cannot close the file");
-	a->file = -1;
-	archive_free(a);
-	return ret;
-}
-
-const char *lp_archive_path(const lp_archive *a)
-{
-	return a ? a->path : NULL;
-}
-
 /* ---- writing ---------------------------------------------------------------------------- */
 
 /* Scalar attribute, replacing one of the same name. */
@@ -521,17 +246,17 @@ static int put_attr(lp_archive *a, hid_t obj, const char *path, const char *name
 	int ret = LP_OK;
 
 	if (e < 0 || (e > 0 && H5Adelete(obj, name) < 0))
-		return h5fail(a->ctx, a->path, "cannot replace attribute %s of %s", name, path);
+		return lph5_fail(a->ctx, a->path, "cannot replace attribute %s of %s", name, path);
 	space = H5Screate(H5S_SCALAR);
 	if (space < 0)
-		return h5fail(a->ctx, a->path, "cannot make a scalar space for %s", path);
+		return lph5_fail(a->ctx, a->path, "cannot make a scalar space for %s", path);
 	attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
 	if (attr < 0) {
-		ret = h5fail(a->ctx, a->path, "cannot create attribute %s of %s", name, path);
+		ret = lph5_fail(a->ctx, a->path, "cannot create attribute %s of %s", name, path);
 		goto out_space;
 	}
 	if (H5Awrite(attr, mtype, buf) < 0)
-		ret = h5fail(a->ctx, a->path, "cannot write attribute %s of %s", name, path);
+		ret = lph5_fail(a->ctx, a->path, "cannot write attribute %s of %s", name, path);
 	H5Aclose(attr);
 out_space:
 	H5Sclose(space);
@@ -586,23 +311,27 @@ int lp_archive_group(lp_archive *a, const char *path)
 		return in_the_way(a, path, kind, "group");
 	g = H5Gcreate2(a->file, path, a->lcpl, H5P_DEFAULT, H5P_DEFAULT);
 	if (g < 0)
-		return h5fail(a->ctx, a->path, "cannot create group %s", path);
+		return lph5_fail(a->ctx, a->path, "cannot create group %s", path);
 	H5Gclose(g);
 	return LP_OK;
 }
 
-/* Large numeric datasets: chunks of about CHUNK_BYTES, gzip level 1 when available. */
-static hid_t make_dcpl(int rank, const hsize_t *dims, size_t elem)
+/* Every numeric dataset with elements is chunked (chunks of about CHUNK_BYTES) and carries a
+ * Fletcher-32 checksum per chunk, which HDF5 (h5py too) verifies on every read: a flipped bit in
+ * a tensor is an error, not a wrong number. Above BIG_BYTES they are also deflated (level 1).
+ * Strings stay contiguous: HDF5 applies no filter to variable-length data. */
+static hid_t make_dcpl(int rank, const hsize_t *dims, size_t elem, int numeric)
 {
 	hsize_t chunk[LP_MAX_RANK];
-	uint64_t bytes = elem;
+	uint64_t bytes = elem, total;
 	hid_t dcpl;
 	int i;
 
 	for (i = 0; i < rank; i++)
 		bytes *= chunk[i] = dims[i];
-	if (rank == 0 || bytes <= BIG_BYTES || H5Zfilter_avail(H5Z_FILTER_DEFLATE) <= 0)
+	if (!numeric || rank == 0 || bytes == 0) /* HDF5 checksums no variable-length data */
 		return H5P_DEFAULT;
+	total = bytes;
 	for (i = 0; i < rank && bytes > CHUNK_BYTES; i++) {
 		while (chunk[i] > 1 && bytes > CHUNK_BYTES) {
 			bytes = bytes / chunk[i] * ((chunk[i] + 1) / 2);
@@ -610,16 +339,24 @@ static hid_t make_dcpl(int rank, const hsize_t *dims, size_t elem)
 		}
 	}
 	dcpl = H5Pcreate(H5P_DATASET_CREATE);
-	if (dcpl >= 0 && (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_deflate(dcpl, 1) < 0)) {
-		H5Pclose(dcpl);
-		return -1;
-	}
+	if (dcpl < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0)
+		goto out_fail;
+	/* deflate first, so the checksum covers the bytes on disk and zlib never sees bad ones */
+	if (total > BIG_BYTES && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 &&
+	    H5Pset_deflate(dcpl, 1) < 0)
+		goto out_fail;
+	if (H5Pset_fletcher32(dcpl) < 0)
+		goto out_fail;
 	return dcpl;
+out_fail:
+	if (dcpl >= 0)
+		H5Pclose(dcpl);
+	return -1;
 }
 
-/* A new dataset at path, replacing a dataset already there; elem = 0: never chunk. */
+/* A new dataset at path, replacing a dataset already there; elem: see make_dcpl. */
 static int create_dset(lp_archive *a, const char *path, hid_t type, int rank, const hsize_t *dims,
-		       size_t elem, hid_t *out)
+		       size_t elem, int numeric, hid_t *out)
 {
 	hid_t space, dcpl;
 	int kind = KIND_NONE, ret = check_path(a, path, 1);
@@ -631,18 +368,18 @@ static int create_dset(lp_archive *a, const char *path, hid_t type, int rank, co
 	if (kind != KIND_NONE && kind != KIND_DATASET)
 		return in_the_way(a, path, kind, "dataset");
 	if (kind == KIND_DATASET && H5Ldelete(a->file, path, H5P_DEFAULT) < 0)
-		return h5fail(a->ctx, a->path, "cannot replace dataset %s", path);
+		return lph5_fail(a->ctx, a->path, "cannot replace dataset %s", path);
 	space = rank ? H5Screate_simple(rank, dims, NULL) : H5Screate(H5S_SCALAR);
 	if (space < 0)
-		return h5fail(a->ctx, a->path, "cannot make the dataspace of %s", path);
-	dcpl = make_dcpl(rank, dims, elem);
+		return lph5_fail(a->ctx, a->path, "cannot make the dataspace of %s", path);
+	dcpl = make_dcpl(rank, dims, elem, numeric);
 	if (dcpl < 0) {
-		ret = h5fail(a->ctx, a->path, "cannot set up chunking for %s", path);
+		ret = lph5_fail(a->ctx, a->path, "cannot set up chunking for %s", path);
 		goto out_space;
 	}
 	*out = H5Dcreate2(a->file, path, type, space, a->lcpl, dcpl, H5P_DEFAULT);
 	if (*out < 0)
-		ret = h5fail(a->ctx, a->path, "cannot create dataset %s", path);
+		ret = lph5_fail(a->ctx, a->path, "cannot create dataset %s", path);
 	if (dcpl != H5P_DEFAULT)
 		H5Pclose(dcpl);
 out_space:
@@ -666,11 +403,11 @@ static int set_axes(lp_archive *a, const char *path, hid_t d, int rank, const ch
 		label[i] = axes && axes[i] && axes[i][0] ? axes[i] : dflt[i];
 		len += strlen(label[i]) + 1;
 		if (H5DSset_label(d, (unsigned)i, label[i]) < 0)
-			return h5fail(a->ctx, a->path, "cannot label axis %d of %s", i, path);
+			return lph5_fail(a->ctx, a->path, "cannot label axis %d of %s", i, path);
 	}
 	joined = malloc(len);
 	if (!joined)
-		return nomem(a, path);
+		return lph5_nomem(a, path);
 	joined[0] = '\0';
 	for (i = 0; i < rank; i++) {
 		if (i)
@@ -708,11 +445,11 @@ int lp_archive_write(lp_archive *a, const char *path, int dtype, int rank, const
 	}
 	if (n && !data)
 		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: no data", a->path, path);
-	ret = create_dset(a, path, ftype, rank, hd, elem, &d);
+	ret = create_dset(a, path, ftype, rank, hd, elem, 1, &d);
 	if (ret)
 		return ret;
 	if (n && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-		ret = h5fail(a->ctx, a->path, "cannot write dataset %s", path);
+		ret = lph5_fail(a->ctx, a->path, "cannot write dataset %s", path);
 	if (!ret)
 		ret = set_axes(a, path, d, rank, axes);
 	H5Dclose(d);
@@ -735,14 +472,14 @@ int lp_archive_write_strings(lp_archive *a, const char *path, size_t n,
 		return ret;
 	v = malloc((n ? n : 1) * sizeof(*v));
 	if (!v)
-		return nomem(a, path);
+		return lph5_nomem(a, path);
 	for (i = 0; i < n; i++)
 		v[i] = strings[i] ? strings[i] : "";
-	ret = create_dset(a, path, a->str, 1, &dim, 0, &d);
+	ret = create_dset(a, path, a->str, 1, &dim, 16, 0, &d);
 	if (ret)
 		goto out_free;
 	if (n && H5Dwrite(d, a->str, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
-		ret = h5fail(a->ctx, a->path, "cannot write dataset %s", path);
+		ret = lph5_fail(a->ctx, a->path, "cannot write dataset %s", path);
 	if (!ret)
 		ret = set_axes(a, path, d, 1, axes);
 	H5Dclose(d);
@@ -752,15 +489,15 @@ out_free:
 }
 
 /* A scalar string dataset (the script text). */
-static int write_text(lp_archive *a, const char *path, const char *text)
+int lph5_write_text(lp_archive *a, const char *path, const char *text)
 {
 	hid_t d = -1;
-	int ret = create_dset(a, path, a->str, 0, NULL, 0, &d);
+	int ret = create_dset(a, path, a->str, 0, NULL, 16, 0, &d);
 
 	if (ret)
 		return ret;
 	if (H5Dwrite(d, a->str, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0)
-		ret = h5fail(a->ctx, a->path, "cannot write dataset %s", path);
+		ret = lph5_fail(a->ctx, a->path, "cannot write dataset %s", path);
 	H5Dclose(d);
 	return ret;
 }
@@ -822,7 +559,74 @@ int lp_archive_read(lp_archive *a, const char *path, int dtype, void *dst, size_
 			       "expected %llu bytes, given %zu", a->path, path,
 			       (unsigned long long)m.n, (unsigned long long)(m.n * elem), bytes);
 	if (!ret && m.n && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)
-		ret = h5fail(a->ctx, a->path, "cannot read dataset %s", path);
+		ret = lph5_fail(a->ctx, a->path, "cannot read dataset %s", path);
+	H5Oclose(d);
+	return ret;
+}
+
+static int read_slab(lp_archive *a, const char *path, hid_t d, const meta *m, hid_t mtype,
+		     int64_t row0, int64_t nrows, void *dst)
+{
+	hsize_t start[LP_MAX_RANK] = { 0 }, count[LP_MAX_RANK];
+	hid_t fs, ms;
+	int ret = LP_OK;
+
+	memcpy(count, m->dims, sizeof(hsize_t) * (size_t)m->rank);
+	start[0] = (hsize_t)row0;
+	count[0] = (hsize_t)nrows;
+	fs = H5Dget_space(d);
+	if (fs < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0) {
+		ret = lph5_fail(a->ctx, a->path, "cannot select rows of %s", path);
+		goto out_fs;
+	}
+	ms = H5Screate_simple(m->rank, count, NULL);
+	if (ms < 0)
+		ret = lph5_fail(a->ctx, a->path, "cannot make a memory space for %s", path);
+	else if (H5Dread(d, mtype, ms, fs, H5P_DEFAULT, dst) < 0)
+		ret = lph5_fail(a->ctx, a->path, "cannot read rows %lld..%lld of %s",
+				(long long)row0, (long long)(row0 + nrows - 1), path);
+	if (ms >= 0)
+		H5Sclose(ms);
+out_fs:
+	if (fs >= 0)
+		H5Sclose(fs);
+	return ret;
+}
+
+int lp_archive_read_rows(lp_archive *a, const char *path, int dtype, int64_t row0, int64_t nrows,
+			 void *dst, size_t bytes)
+{
+	hid_t ftype = -1, mtype = -1, d = -1;
+	size_t elem = 0;
+	uint64_t per_row = 1;
+	meta m;
+	int ret = check_path(a, path, 0);
+
+	if (!ret && dtype_map(dtype, &ftype, &mtype, &elem))
+		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: unknown dtype %d", a->path,
+			       path, dtype);
+	if (!ret)
+		ret = open_dset(a, path, &d, &m);
+	if (ret)
+		return ret;
+	for (int i = 1; i < m.rank; i++)
+		per_row *= m.dims[i];
+	if (!meta_dtype(&m) || m.rank < 1)
+		ret = lp_error(a->ctx, LP_ERR_FORMAT, "archive: %s: %s is not a numeric table",
+			       a->path, path);
+	else if (row0 < 0 || nrows < 0 || (uint64_t)row0 + (uint64_t)nrows > m.dims[0])
+		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: rows %lld..%lld of %s: it has %llu",
+			       a->path, (long long)row0, (long long)(row0 + nrows - 1), path,
+			       (unsigned long long)m.dims[0]);
+	else if (per_row && (uint64_t)nrows > SIZE_MAX / elem / per_row)
+		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: too many rows asked", a->path,
+			       path);
+	else if ((uint64_t)nrows * per_row * elem != bytes)
+		ret = lp_error(a->ctx, LP_ERR_SHAPE, "archive: %s: %lld rows of %s take %llu bytes, "
+			       "given %zu", a->path, (long long)nrows, path,
+			       (unsigned long long)((uint64_t)nrows * per_row * elem), bytes);
+	if (!ret && nrows && per_row)
+		ret = read_slab(a, path, d, &m, mtype, row0, nrows, dst);
 	H5Oclose(d);
 	return ret;
 }
@@ -861,26 +665,26 @@ static int read_strs(lp_archive *a, hid_t id, int is_attr, const char *obj, cons
 	*out = NULL;
 	if (mtype < 0 || H5Tset_size(mtype, m->is_vlen ? H5T_VARIABLE : step) < 0 ||
 	    H5Tset_cset(mtype, m->cset) < 0 || H5Tset_strpad(mtype, H5T_STR_NULLTERM) < 0) {
-		ret = h5fail(a->ctx, a->path, "cannot make a string type for %s", obj);
+		ret = lph5_fail(a->ctx, a->path, "cannot make a string type for %s", obj);
 		goto out_type;
 	}
 	buf = calloc(n ? n : 1, step);
 	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
 	if (!buf || !ptrs) {
-		ret = nomem(a, obj);
+		ret = lph5_nomem(a, obj);
 		goto out_type;
 	}
 	e = !n ? 0 : is_attr ? H5Aread(id, mtype, buf)
 		: H5Dread(id, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
 	if (e < 0) {
-		ret = h5fail(a->ctx, a->path, "cannot read strings of %s", obj);
+		ret = lph5_fail(a->ctx, a->path, "cannot read strings of %s", obj);
 		goto out_type;
 	}
 	for (i = 0; i < n; i++)
 		ptrs[i] = m->is_vlen ? ((char **)(void *)buf)[i] : buf + i * step;
 	*out = pack(ptrs, n);
 	if (!*out)
-		ret = nomem(a, obj);
+		ret = lph5_nomem(a, obj);
 	/* what H5Dvlen_reclaim / H5Treclaim do for strings, without a dataspace that could fail */
 	for (i = 0; m->is_vlen && i < n; i++)
 		H5free_memory(ptrs[i]);
@@ -929,13 +733,13 @@ static int attr_text(lp_archive *a, hid_t o, const char *obj, const char *name, 
 
 	*out = NULL;
 	if (e < 0)
-		return h5fail(a->ctx, a->path, "cannot look up attribute %s of %s", name, obj);
+		return lph5_fail(a->ctx, a->path, "cannot look up attribute %s of %s", name, obj);
 	if (e == 0)
 		return lp_error(a->ctx, LP_ERR_NOTFOUND, "archive: %s: %s has no attribute %s",
 				a->path, obj, name);
 	at = H5Aopen(o, name, H5P_DEFAULT);
 	if (at < 0)
-		return h5fail(a->ctx, a->path, "cannot open attribute %s of %s", name, obj);
+		return lph5_fail(a->ctx, a->path, "cannot open attribute %s of %s", name, obj);
 	ret = get_meta(a, at, 1, obj, &m);
 	if (!ret && (m.n != 1 || (m.cls != H5T_STRING && !meta_dtype(&m))))
 		ret = lp_error(a->ctx, LP_ERR_FORMAT, "archive: %s: attribute %s of %s is not a "
@@ -962,13 +766,13 @@ static int attr_text(lp_archive *a, hid_t o, const char *obj, const char *name, 
 		snprintf(num, sizeof(num), "%lld", v);
 	}
 	if (e < 0) {
-		ret = h5fail(a->ctx, a->path, "cannot read attribute %s of %s", name, obj);
+		ret = lph5_fail(a->ctx, a->path, "cannot read attribute %s of %s", name, obj);
 		goto out_attr;
 	}
 	*out = strdup(num);
 out_check:
 	if (!ret && !*out)
-		ret = nomem(a, obj);
+		ret = lph5_nomem(a, obj);
 out_attr:
 	H5Aclose(at);
 	return ret;
@@ -1013,7 +817,7 @@ int lp_archive_axes(lp_archive *a, const char *path, void (*fn)(void *, int, con
 	for (i = 0; !ret && i < m.rank; i++) {
 		label[0] = '\0';
 		if (H5DSget_label(d, (unsigned)i, label, sizeof(label)) < 0) {
-			ret = h5fail(a->ctx, a->path, "cannot read the label of axis %d of %s", i,
+			ret = lph5_fail(a->ctx, a->path, "cannot read the label of axis %d of %s", i,
 				     path);
 			break;
 		}
@@ -1028,6 +832,30 @@ int lp_archive_axes(lp_archive *a, const char *path, void (*fn)(void *, int, con
 	return ret;
 }
 
+int lp_archive_attr_list(lp_archive *a, const char *obj,
+			 void (*fn)(void *user, const char *name), void *user)
+{
+	char name[1024];
+	H5O_info_t info;
+	hid_t o = -1;
+	int ret = open_obj(a, obj, KIND_NONE, &o);
+
+	if (ret)
+		return ret;
+	if (H5Oget_info2(o, &info, H5O_INFO_NUM_ATTRS) < 0)
+		ret = lph5_fail(a->ctx, a->path, "cannot count the attributes of %s", obj);
+	for (hsize_t i = 0; !ret && i < info.num_attrs; i++) {
+		ssize_t len = H5Aget_name_by_idx(o, ".", H5_INDEX_NAME, H5_ITER_INC, i, name,
+						 sizeof name, H5P_DEFAULT);
+		if (len < 0)
+			ret = lph5_fail(a->ctx, a->path, "cannot list the attributes of %s", obj);
+		else
+			fn(user, name);
+	}
+	H5Oclose(o);
+	return ret;
+}
+
 static int list_one(lp_archive *a, hid_t g, const char *group, hsize_t i,
 		    void (*fn)(void *, const char *, int), void *user)
 {
@@ -1038,14 +866,14 @@ static int list_one(lp_archive *a, hid_t g, const char *group, hsize_t i,
 	hid_t o;
 
 	if (len < 0)
-		return h5fail(a->ctx, a->path, "cannot list group %s", group);
+		return lph5_fail(a->ctx, a->path, "cannot list group %s", group);
 	name = malloc((size_t)len + 1);
 	if (!name)
-		return nomem(a, group);
+		return lph5_nomem(a, group);
 	if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, (size_t)len + 1,
 			       H5P_DEFAULT) < 0) {
 		free(name);
-		return h5fail(a->ctx, a->path, "cannot list group %s", group);
+		return lph5_fail(a->ctx, a->path, "cannot list group %s", group);
 	}
 	o = H5Oopen(g, name, H5P_DEFAULT);
 	if (o >= 0) {
@@ -1070,7 +898,7 @@ int lp_archive_list(lp_archive *a, const char *group,
 	if (ret)
 		return ret;
 	if (H5Gget_info(g, &gi) < 0)
-		ret = h5fail(a->ctx, a->path, "cannot list group %s", group);
+		ret = lph5_fail(a->ctx, a->path, "cannot list group %s", group);
 	for (i = 0; !ret && i < gi.nlinks; i++)
 		ret = list_one(a, g, group, i, fn, user);
 	H5Oclose(g);

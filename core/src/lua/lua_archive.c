@@ -285,6 +285,25 @@ static int m_list(lua_State *L)
 	return 1;
 }
 
+/* run:commit(): the file at the path now holds everything written so far */
+static int m_commit(lua_State *L)
+{
+	if (lp_archive_commit(check_archive(L, 1)))
+		return lpl_fail(L, lpl_ctx(L));
+	return 0;
+}
+
+/* run:discard(): close, dropping what was written since the last commit */
+static int m_discard(lua_State *L)
+{
+	lp_archive **box = luaL_checkudata(L, 1, LPL_ARCHIVE);
+	lp_archive *a = *box;
+
+	*box = NULL;
+	lp_archive_discard(a);
+	return 0;
+}
+
 static int m_close(lua_State *L)
 {
 	lp_archive **box = luaL_checkudata(L, 1, LPL_ARCHIVE);
@@ -330,7 +349,8 @@ void lpl_open_archive(lua_State *L)
 	static const luaL_Reg methods[] = {
 		{ "write", m_write }, { "write_strings", m_write_strings }, { "attr", m_attr },
 		{ "get_attr", m_get_attr }, { "group", m_group }, { "read", m_read },
-		{ "list", m_list }, { "close", m_close }, { "path", m_path }, { NULL, NULL },
+		{ "list", m_list }, { "close", m_close }, { "path", m_path },
+		{ "commit", m_commit }, { "discard", m_discard }, { NULL, NULL },
 	};
 
 	luaL_newmetatable(L, LPL_ARCHIVE);

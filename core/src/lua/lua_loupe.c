@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lpl.h"
+#include "loupe/lock.h"
 
 #ifndef LOUPE_LUA_DIR
 #define LOUPE_LUA_DIR ""
@@ -70,7 +71,12 @@ int lpl_fail(lua_State *L, lp_ctx *ctx)
 
 static int l_seed(lua_State *L)
 {
-	lua_Integer s = luaL_checkinteger(L, 1);
+	int ok = 0;
+	lua_Integer s = lua_type(L, 1) == LUA_TNUMBER ? lua_tointegerx(L, 1, &ok) : 0;
+
+	if (!ok || s < 0)
+		return luaL_error(L, "loupe.seed: the seed must be an integer 0 .. 2^63-1, not %s",
+				  luaL_tolstring(L, 1, NULL));
 	lp_ctx_seed(lpl_ctx(L), (uint64_t)s);
 	return 0;
 }
@@ -377,9 +383,13 @@ static int l_mkdir(lua_State *L)
 			mkdir(buf, 0777);
 			*p = '/';
 		}
-	if (mkdir(buf, 0777) != 0 && !(errno == EEXIST && stat(buf, &st) == 0 &&
-				       S_ISDIR(st.st_mode)))
-		return luaL_error(L, "mkdir %s: %s", path, strerror(errno));
+	if (mkdir(buf, 0777) != 0) {
+		int e = errno;
+		if (e == EEXIST && stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+			return 0;
+		return luaL_error(L, "mkdir %s: %s", path,
+				  e == EEXIST ? "it exists and is not a directory" : strerror(e));
+	}
 	return 0;
 }
 
@@ -399,6 +409,45 @@ static int l_set_rng_state(lua_State *L)
 	return 0;
 }
 
+/* loupe.lock(path) -> a held lock (loupe/lock.h): lock:release(), or the garbage collector. */
+#define LPL_LOCK "loupe.Lock"
+
+static int l_lock(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	lp_lock **box = lua_newuserdatauv(L, sizeof(*box), 0);
+
+	*box = NULL;
+	luaL_setmetatable(L, LPL_LOCK);
+	if (lp_lock_acquire(lpl_ctx(L), path, box))
+		return lpl_fail(L, lpl_ctx(L));
+	return 1;
+}
+
+static int lock_release(lua_State *L)
+{
+	lp_lock **box = luaL_checkudata(L, 1, LPL_LOCK);
+
+	lp_lock_release(*box);
+	*box = NULL;
+	return 0;
+}
+
+static void open_lock(lua_State *L)
+{
+	static const luaL_Reg meta[] = {
+		{ "__gc", lock_release }, { "__close", lock_release }, { NULL, NULL },
+	};
+
+	luaL_newmetatable(L, LPL_LOCK);
+	luaL_setfuncs(L, meta, 0);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, lock_release);
+	lua_setfield(L, -2, "release");
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+}
+
 /* loupe.isatty(fd) -> whether the descriptor is a terminal (progress bars) */
 static int l_isatty(lua_State *L)
 {
@@ -414,7 +463,8 @@ int luaopen_loupe(lua_State *L)
 		{ "profile", l_profile }, { "set_profile", l_set_profile }, { "now", l_now },
 		{ "catch_interrupt", l_catch_interrupt }, { "listdir", l_listdir }, { "isatty", l_isatty },
 		{ "rng_state", l_rng_state }, { "set_rng_state", l_set_rng_state },
-		{ "mkdir", l_mkdir }, { "interrupted", l_interrupted }, { NULL, NULL },
+		{ "mkdir", l_mkdir }, { "interrupted", l_interrupted }, { "lock", l_lock },
+		{ NULL, NULL },
 	};
 
 	lpl_ctx(L);
@@ -431,6 +481,7 @@ int luaopen_loupe(lua_State *L)
 	lpl_open_net(L);
 	lpl_open_dataset(L);
 	lpl_open_predict(L);
+	open_lock(L);
 	/* stock lua5.4 finds loupe's Lua half (models, train) without LUA_PATH */
 	if (lua_getglobal(L, "package") == LUA_TTABLE) {
 		lua_getfield(L, -1, "path");

@@ -492,6 +492,14 @@ int lp_device_get_info(lp_ctx *ctx, lp_device_info *out)
 	return rc;
 }
 
+int lpi_device_info_if_open(lp_ctx *ctx, lp_device_info *out)
+{
+	if (!ctx->dev)
+		return 0;
+	*out = ctx->dev->info;
+	return 1;
+}
+
 /* volk keeps one global table of instance functions: while a device is open, list through its
  * instance, so a temporary one never replaces the table under it. */
 int lp_device_list(lp_ctx *ctx, void (*fn)(void *user, const lp_device_info *d), void *user)
