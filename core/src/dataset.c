@@ -466,10 +466,11 @@ int lp_dataset_open(lp_ctx *ctx, const lp_plugin *p, const lp_kv *kv, size_t n,
 		return rc;
 	}
 	if (!ds->nclasses || !ds->nsplits) {
+		rc = lp_error(ctx, LP_ERR_FORMAT, "dataset %s: no %s found (parameters: %s)",
+			      p->name, ds->nclasses ? "items" : "classes",
+			      ds->params_text[0] ? ds->params_text : "the defaults");
 		lp_dataset_free(ds);
-		return lp_error(ctx, LP_ERR_FORMAT, "dataset %s: no %s found (parameters: %s)",
-				p->name, ds->nclasses ? "items" : "classes",
-				kv && n ? "see above" : "defaults");
+		return rc;
 	}
 	if (ds->nskipped)
 		lp_log(ctx, LP_LOG_WARN, "dataset %s: skipped %zu bad item%s while listing (first: "

@@ -127,10 +127,10 @@ for t in range(trials):
     except OSError as e:
         check(False, f"trial {t}: the latest checkpoint {last} does not open: {e}")
 check(complete >= trials - 2, f"the latest checkpoint was complete after {complete}/{trials} kills")
-leftovers = [n for n in os.listdir(kill) if ".tmp." in n]
+leftovers = [n for n in os.listdir(kill) if ".tmp." in n or ".new." in n]
 p = train(40, kill, os.path.join(SCRATCH, "kill_final.h5"), "resume", "every_steps=1000")
 check(p.returncode == 0, "a resume after the kills runs to the end")
-check(not [n for n in os.listdir(kill) if ".tmp." in n],
+check(not [n for n in os.listdir(kill) if ".tmp." in n or ".new." in n],
       f"temporary files ({len(leftovers)} left by kills) are removed at the next start")
 
 if failures:

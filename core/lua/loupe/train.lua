@@ -61,30 +61,65 @@ local function set(list)
   return s
 end
 
+-- Numbers the same way as the C bindings (lua_opts.c): a Lua number, never a string that looks
+-- like one, finite, whole where an integer is meant, inside its range; refusals name the option
+-- and the range.
+local function show(v)
+  if type(v) == "string" then return ("%q"):format(v) end
+  if v ~= v then return "nan" end
+  if math.type(v) == "float" then return ("%.15g"):format(v) end
+  return tostring(v)
+end
+
+local function range_text(lo, hi, lo_open, integer)
+  local f = integer and "%d" or "%.15g"
+  local kind = integer and "an integer " or "a number "
+  if hi == nil then return (kind .. (lo_open and "> " or ">= ") .. f):format(lo) end
+  return (kind .. (lo_open and "> " or "") .. f .. " .. " .. f):format(lo, hi)
+end
+
+local function not_number(what, key, v, range)
+  error(("%s: option '%s' must be %s, not a %s%s"):format(what, key, range, type(v),
+        type(v) == "string" and (" (%s)"):format(show(v)) or ""), 4)
+end
+
+-- a number in [lo, hi] (lo excluded with lo_open); never nan or infinite
 local function num(opts, key, def, what, lo, hi, lo_open)
   local v = opts[key]
   if v == nil then return def end
-  if type(v) ~= "number" or v ~= v then
-    error(("%s: option '%s' must be a number"):format(what, key), 3)
-  end
-  if (lo and (v < lo or (lo_open and v == lo))) or (hi and v > hi) then
-    error(("%s: option '%s' = %s is out of range (%s%s .. %s)"):format(what, key, tostring(v),
-          lo_open and "> " or "", tostring(lo), hi and tostring(hi) or "inf"), 3)
+  lo = lo or -math.huge
+  local range = range_text(lo, hi, lo_open, false)
+  if type(v) ~= "number" then not_number(what, key, v, range) end
+  if v ~= v or v == math.huge or v == -math.huge or v < lo or (lo_open and v == lo) or
+     (hi and v > hi) then
+    error(("%s: option '%s' = %s is out of range (%s)"):format(what, key, show(v), range), 3)
   end
   return v
 end
 
-local function int(opts, key, def, what, lo)
+-- an integer in [lo, hi] (hi: the largest Lua integer unless given)
+local function int(opts, key, def, what, lo, hi)
   local v = opts[key]
   if v == nil then return def end
-  if math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) then
-    error(("%s: option '%s' must be an integer"):format(what, key), 3)
+  hi = hi or math.maxinteger
+  local range = range_text(lo, hi, false, true)
+  if type(v) ~= "number" then not_number(what, key, v, range) end
+  local iv = math.tointeger(v)
+  if not iv or iv < lo or iv > hi then
+    error(("%s: option '%s' = %s is out of range (%s)"):format(what, key, show(v), range), 3)
   end
-  v = math.tointeger(v)
-  if lo and v < lo then
-    error(("%s: option '%s' = %d must be at least %d"):format(what, key, v, lo), 3)
+  return iv
+end
+
+local MAX_EPOCHS, MAX_BATCH = 1000000, 2147483647
+
+-- the first argument of train / predict: a net (loupe.net, loupe.load_net, a model's build)
+local function check_net(net, what)
+  local mt = getmetatable(net)
+  if type(net) ~= "userdata" or type(mt) ~= "table" or mt.__name ~= "loupe.Net" then
+    error(("%s: the first argument must be a net (loupe.net or a model's build), not a %s%s")
+          :format(what, type(net), type(net) == "string" and (" (%s)"):format(show(net)) or ""), 3)
   end
-  return v
 end
 
 local function quiet(opts)
@@ -107,8 +142,12 @@ local function net_classes(net)
 end
 
 -- pixel options: the user's augment table over the net's input size and channels
-local function pixels(net, augment, what, random_ok)
+local function pixels(net, augment, what, random_ok, key)
   augment = augment or {}
+  if type(augment) ~= "table" then
+    error(("%s: option '%s' must be a table of pixel options ({ crop = \"random\", flip = true })"
+           .. ", not a %s"):format(what, key, type(augment)), 4)
+  end
   check_keys(augment, PIXEL, what .. ": augment", 4)
   local input = net:input()
   local p = { size = input[#input], channels = input[1] }
@@ -142,7 +181,7 @@ local function make_schedule(opts, lr, epochs)
       return v
     end
   end
-  local every = int(opts, "step_every", math.max(1, epochs // 3), "train", 1)
+  local every = int(opts, "step_every", math.max(1, epochs // 3), "train", 1, MAX_EPOCHS)
   local gamma = num(opts, "step_gamma", 0.1, "train", 0, 1, true)
   if s == "constant" then
     return function() return lr end
@@ -173,10 +212,16 @@ local function serialize(v)
   return tostring(v)
 end
 
+-- A checkpoint's Lua-literal attribute back to a table; anything else (a damaged file) is an
+-- error naming it. The chunk runs in an empty environment and may only build a table.
 local function deserialize(s, what)
   local f, err = load("return " .. s, what, "t", {})
-  if not f then error(("resume: %s is unreadable: %s"):format(what, err), 0) end
-  return f()
+  local ok, v = false, err
+  if f then ok, v = pcall(f) end
+  if not ok or type(v) ~= "table" then
+    error(("resume: %s is damaged: %s"):format(what, ok and "not a table" or tostring(v)), 0)
+  end
+  return v
 end
 
 local function ckpt_name(done_epochs, done_batches)
@@ -196,8 +241,32 @@ end
 -- leftovers of a run killed while writing: never a complete checkpoint, removed
 local function clean_temporaries(dir)
   for _, n in ipairs(loupe.listdir(dir) or {}) do
-    if n:match("%.h5%.tmp%.%d+$") then os.remove(dir .. "/" .. n) end
+    if n:match("%.h5%.tmp%.%d+$") or n:match("%.h5%.new%.%d+$") then
+      os.remove(dir .. "/" .. n)
+    end
   end
+end
+
+-- The run's checkpoint directory, created; a clear error when it cannot be one.
+local function make_checkpoint_dir(dir)
+  local ok, err = pcall(loupe.mkdir, dir)
+  if not ok then
+    error(("train: option 'checkpoint': cannot use %s as the checkpoint directory: %s")
+          :format(dir, tostring(err):gsub("^mkdir [^:]*: ", "")), 0)
+  end
+end
+
+-- One run per checkpoint directory: two would overwrite and trim each other's checkpoints. The
+-- lock (dir/.lock, loupe.lock) is held while the run trains and dropped by the kernel if it dies.
+local function lock_checkpoint_dir(dir)
+  local ok, lock = pcall(loupe.lock, dir .. "/.lock")
+  if not ok then
+    local busy = tostring(lock):match("process %d+ .* holds")
+    error(("train: checkpoint directory %s %s: %s"):format(dir,
+          busy and "is in use by another run" or "is not writable", tostring(lock)), 0)
+  end
+  clean_temporaries(dir) -- only now: they might have been another live run's
+  return lock
 end
 
 local function latest(path)
@@ -254,16 +323,19 @@ function M.train(net, set_, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("train: options must be a table", 2) end
   check_keys(opts, TRAIN_KEYS, "train")
+  check_net(net, "train")
   if type(set_) ~= "userdata" or not pcall(function() return set_.name end) then
     error("train: the second argument must be a split (ds:split(\"train\"))", 2)
   end
-  local epochs = int(opts, "epochs", 10, "train", 1)
-  local batch = int(opts, "batch", 32, "train", 1)
+  local epochs = int(opts, "epochs", 10, "train", 1, MAX_EPOCHS)
+  local batch = int(opts, "batch", 32, "train", 1, MAX_BATCH)
   local lr = num(opts, "lr", 0.01, "train", 0, nil, true)
   local momentum = num(opts, "momentum", 0.9, "train", 0, 1)
   local wd = num(opts, "weight_decay", 5e-4, "train", 0)
-  local seed = int(opts, "seed", loupe.get_seed(), "train")
-  local stop_after = int(opts, "stop_after", nil, "train", 1)
+  local seed = int(opts, "seed", loupe.get_seed(), "train", 0)
+  local stop_after = int(opts, "stop_after", nil, "train", 1, MAX_EPOCHS)
+  local threads = int(opts, "threads", nil, "train", 0, 64)
+  local prefetch = int(opts, "prefetch", nil, "train", 0, 64)
   local nclasses = #set_.classes
   if net_classes(net) ~= nclasses then
     error(("train: the net has %d outputs but %s has %d classes"):format(net_classes(net),
@@ -279,12 +351,13 @@ function M.train(net, set_, opts)
     end
   end
   local schedule = make_schedule(opts, lr, epochs)
-  local px = pixels(net, opts.augment, "train", true)
-  local evalpx = pixels(net, opts.eval or opts.augment, "train", false)
+  local px = pixels(net, opts.augment, "train", true, "augment")
+  local evalpx = pixels(net, opts.eval or opts.augment, "train", false,
+                        opts.eval and "eval" or "augment")
   if evalpx.crop == "random" then evalpx.crop = "center" end
   eval_pixels[net] = evalpx
   local ld = loupe.loader(set_, loader_opts(px, {
-    batch = batch, shuffle = true, seed = seed, threads = opts.threads, prefetch = opts.prefetch,
+    batch = batch, shuffle = true, seed = seed, threads = threads, prefetch = prefetch,
     items = opts.items, drop_last = opts.drop_last, labels = opts.labels,
     random_pixels = opts.random_pixels }))
   local nb = ld:batches()
@@ -298,11 +371,10 @@ function M.train(net, set_, opts)
     if type(ck) ~= "table" then error("train: option 'checkpoint' is a directory or a table", 2) end
     check_keys(ck, set { "dir", "every", "keep", "every_steps" }, "train: checkpoint")
     if type(ck.dir) ~= "string" then error("train: checkpoint.dir must be a directory name", 2) end
-    ck.every = int(ck, "every", 1, "train: checkpoint", 1)
-    ck.keep = int(ck, "keep", 3, "train: checkpoint", 1)
-    ck.every_steps = int(ck, "every_steps", nil, "train: checkpoint", 1)
-    loupe.mkdir(ck.dir)
-    clean_temporaries(ck.dir)
+    ck.every = int(ck, "every", 1, "train: checkpoint", 1, MAX_EPOCHS)
+    ck.keep = int(ck, "keep", 3, "train: checkpoint", 1, MAX_EPOCHS)
+    ck.every_steps = int(ck, "every_steps", nil, "train: checkpoint", 1, MAX_BATCH)
+    make_checkpoint_dir(ck.dir)
   end
   local definition = net:summary()
   -- the run records what it trained on: /dataset and the fingerprint in /provenance
@@ -348,6 +420,7 @@ function M.train(net, set_, opts)
                 dtype = c == "epoch" and "int32" or "float32" })
     end
     run:attr("/metrics", "epochs", #history)
+    run:commit() -- the archive at its path now holds every finished epoch, whatever comes next
   end
 
   local function save(done_epochs, done_batches, next_epoch, next_batch)
@@ -364,6 +437,7 @@ function M.train(net, set_, opts)
 
   local prefix = opts.name and (opts.name .. " ") or ""
   local state = { prefix = "" }
+  local lock = ck and lock_checkpoint_dir(ck.dir)
   loupe.catch_interrupt(true)
   local ok, err = pcall(function()
     local last_epoch = stop_after and math.min(epochs, first_epoch - 1 + stop_after) or epochs
@@ -418,7 +492,7 @@ function M.train(net, set_, opts)
                     train_acc = part.correct / part.seen, lr = part.lr, seconds = seconds,
                     images_per_s = part.seen / math.max(seconds, 1e-9) }
       if opts.test then
-        local p = M.predict(net, opts.test, { batch = batch, threads = opts.threads,
+        local p = M.predict(net, opts.test, { batch = batch, threads = threads,
                                               random_pixels = opts.random_pixels, seed = seed })
         row.test_loss, row.test_acc, row.test_top5 = p.loss, p.top1, p.top5
         p:free()
@@ -440,6 +514,7 @@ function M.train(net, set_, opts)
   end)
   loupe.catch_interrupt(false)
   ld:free()
+  if lock then lock:release() end
   if not ok then error(err, 0) end
   return history
 end
@@ -458,16 +533,17 @@ end
 function M.predict(net, set_, opts)
   opts = opts or {}
   check_keys(opts, PREDICT_KEYS, "predict")
+  check_net(net, "predict")
   if net_classes(net) ~= #set_.classes then
     error(("predict: the net has %d outputs but %s has %d classes"):format(net_classes(net),
           set_.name, #set_.classes), 2)
   end
-  local px = opts.augment and pixels(net, opts.augment, "predict", true) or eval_pixels[net] or
-             pixels(net, {}, "predict", false)
+  local px = opts.augment and pixels(net, opts.augment, "predict", true, "augment") or
+             eval_pixels[net] or pixels(net, {}, "predict", false)
   local n = opts.items and #opts.items or #set_
   local ld = loupe.loader(set_, loader_opts(px, {
-    batch = math.min(int(opts, "batch", 64, "predict", 1), n), shuffle = false,
-    threads = opts.threads, items = opts.items, labels = opts.labels,
+    batch = math.min(int(opts, "batch", 64, "predict", 1, MAX_BATCH), n), shuffle = false,
+    threads = int(opts, "threads", nil, "predict", 0, 64), items = opts.items, labels = opts.labels,
     random_pixels = opts.random_pixels, seed = opts.seed }))
   ld:start(1)
   local features = opts.features
@@ -498,8 +574,8 @@ function M.crossval_predict(builder, set_, opts)
   if type(builder) ~= "function" then
     error("crossval_predict: the first argument is a function(fold) that returns a new net", 2)
   end
-  local k = int(opts, "folds", 5, "crossval_predict", 2)
-  local seed = int(opts, "seed", loupe.get_seed(), "crossval_predict")
+  local k = int(opts, "folds", 5, "crossval_predict", 2, MAX_BATCH)
+  local seed = int(opts, "seed", loupe.get_seed(), "crossval_predict", 0)
   local labels = set_:labels()
   if k > #labels then
     error(("crossval_predict: folds = %d but %s has %d items"):format(k, set_.name, #labels), 2)

@@ -58,6 +58,16 @@ void lpl_open_net(lua_State *L);
 struct lp_net;
 struct lp_net *lpl_check_net(lua_State *L, int idx);
 
+/* lua_opts.c: numbers and flags from option table t (a string is never a number); raise
+ * "<what>: option '<key>' ... (range)" when one is missing its type or range. */
+lua_Integer lpl_opt_int(lua_State *L, int t, const char *what, const char *key, lua_Integer def,
+			lua_Integer lo, lua_Integer hi);
+double lpl_opt_num(lua_State *L, int t, const char *what, const char *key, double def, double lo,
+		   double hi, int lo_open);
+double lpl_check_num(lua_State *L, int idx, const char *what, const char *key, double lo,
+		     double hi, int lo_open);
+int lpl_opt_bool(lua_State *L, int t, const char *what, const char *key, int def);
+
 /* Parameter table at idx -> key/value pairs (validated later against the plugin's spec). */
 size_t lpl_read_params(lua_State *L, int idx, const char *plugin, lp_kv *kv, size_t cap);
 /* An options table may hold only the listed keys: a typo is an error naming it. */

@@ -3,6 +3,7 @@
  * Item indices are 1-based in Lua (split:item(1) is the first); labels are class ids from 0,
  * as in the archive and the label tensors (ds.classes[label + 1] is the class name). */
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -334,11 +335,8 @@ static int sp_scan(lua_State *L)
 	int threads = 0;
 
 	lpl_check_keys(L, 2, "split:scan", keys);
-	if (lua_istable(L, 2)) {
-		if (lua_getfield(L, 2, "threads") != LUA_TNIL)
-			threads = (int)luaL_checkinteger(L, -1);
-		lua_pop(L, 1);
-	}
+	if (lua_istable(L, 2))
+		threads = (int)lpl_opt_int(L, 2, "split:scan", "threads", 0, 0, 64);
 	struct scan_progress pr = { lp_split_name(s), isatty(2) && !getenv("LOUPE_QUIET"), 0 };
 	if (lp_split_scan(s, threads, scan_progress, &pr))
 		return lpl_fail(L, lp_dataset_ctx(lp_split_dataset(s)));
@@ -396,42 +394,22 @@ static int sp_index(lua_State *L)
 
 /* ---- loaders ---- */
 
-static double opt_num(lua_State *L, int t, const char *k, double def)
+#define W "loader"
+#define INT_MAX32 2147483647
+
+static double opt_num(lua_State *L, int t, const char *k, double def, double lo, double hi)
 {
-	double v = def;
-	if (lua_getfield(L, t, k) != LUA_TNIL) {
-		if (!lua_isnumber(L, -1))
-			luaL_error(L, "loader: option '%s' must be a number", k);
-		v = lua_tonumber(L, -1);
-	}
-	lua_pop(L, 1);
-	return v;
+	return lpl_opt_num(L, t, W, k, def, lo, hi, 0);
 }
 
-static int opt_int(lua_State *L, int t, const char *k, int def)
+static int opt_int(lua_State *L, int t, const char *k, int def, int lo, int hi)
 {
-	int v = def;
-	if (lua_getfield(L, t, k) != LUA_TNIL) {
-		int ok;
-		lua_Integer i = lua_tointegerx(L, -1, &ok);
-		if (!ok)
-			luaL_error(L, "loader: option '%s' must be an integer", k);
-		v = (int)i;
-	}
-	lua_pop(L, 1);
-	return v;
+	return (int)lpl_opt_int(L, t, W, k, def, lo, hi);
 }
 
 static int opt_bool(lua_State *L, int t, const char *k, int def)
 {
-	int v = def;
-	if (lua_getfield(L, t, k) != LUA_TNIL) {
-		if (!lua_isboolean(L, -1))
-			luaL_error(L, "loader: option '%s' must be true or false", k);
-		v = lua_toboolean(L, -1);
-	}
-	lua_pop(L, 1);
-	return v;
+	return lpl_opt_bool(L, t, W, k, def);
 }
 
 static int opt_choice(lua_State *L, int t, const char *k, const char *const *names, int def)
@@ -457,63 +435,102 @@ static int opt_choice(lua_State *L, int t, const char *k, const char *const *nam
 	return v;
 }
 
-static void opt_triple(lua_State *L, int t, const char *k, float *out)
+/* a number or a list of 1 or 3, each in lo .. hi (lo excluded when lo_open) */
+static void opt_triple(lua_State *L, int t, const char *k, float *out, double lo, int lo_open)
 {
 	if (lua_getfield(L, t, k) != LUA_TNIL) {
-		if (lua_isnumber(L, -1)) {
-			out[0] = out[1] = out[2] = (float)lua_tonumber(L, -1);
+		if (lua_type(L, -1) == LUA_TNUMBER) {
+			out[0] = out[1] = out[2] = (float)lpl_check_num(L, -1, W, k, lo, HUGE_VAL,
+									lo_open);
 		} else if (lua_istable(L, -1) && (luaL_len(L, -1) == 3 || luaL_len(L, -1) == 1)) {
 			lua_Integer n = luaL_len(L, -1);
 			for (int i = 0; i < 3; i++) {
 				lua_geti(L, -1, n == 3 ? i + 1 : 1);
-				if (!lua_isnumber(L, -1))
-					luaL_error(L, "loader: option '%s' must hold numbers", k);
-				out[i] = (float)lua_tonumber(L, -1);
+				out[i] = (float)lpl_check_num(L, -1, W, k, lo, HUGE_VAL, lo_open);
 				lua_pop(L, 1);
 			}
 		} else {
-			luaL_error(L, "loader: option '%s' must be a number or a list of 1 or 3", k);
+			luaL_error(L, "loader: option '%s' must be a number or a list of 1 or 3 "
+				   "numbers", k);
 		}
 	}
 	lua_pop(L, 1);
 }
 
-/* The augmentation keys, read from table t into a (shared with loupe.augment users). */
+static void opt_scale(lua_State *L, int t, lp_augment *a)
+{
+	if (lua_getfield(L, t, "scale") != LUA_TNIL) {
+		if (lua_type(L, -1) == LUA_TNUMBER) {
+			a->scale_min = a->scale_max = lpl_check_num(L, -1, W, "scale", 0, 16, 1);
+		} else if (lua_istable(L, -1) && luaL_len(L, -1) == 2) {
+			lua_geti(L, -1, 1);
+			lua_geti(L, -2, 2);
+			a->scale_min = lpl_check_num(L, -2, W, "scale", 0, 16, 1);
+			a->scale_max = lpl_check_num(L, -1, W, "scale", 0, 16, 1);
+			lua_pop(L, 2);
+			if (a->scale_min > a->scale_max)
+				luaL_error(L, "loader: option 'scale' = { %f, %f }: min is above max",
+					   a->scale_min, a->scale_max);
+		} else {
+			luaL_error(L, "loader: option 'scale' is a zoom factor or { min, max }, each "
+				   "> 0 .. 16");
+		}
+	}
+	lua_pop(L, 1);
+}
+
+/* The augmentation keys, read from table t into a (shared with loupe.augment users). The
+ * ranges are lp_augment_check's; a given std or scale of 0 is refused here, where 0 inside
+ * means "off". */
 static void read_augment(lua_State *L, int t, lp_augment *a)
 {
 	static const char *const crops[] = { "center", "random", "none", NULL };
 	static const char *const resamples[] = { "bilinear", "area", NULL };
 
-	a->size = opt_int(L, t, "size", 0);
-	if (a->size <= 0)
-		luaL_error(L, "loader: option 'size' (the output side in pixels) is required");
-	a->resize = opt_int(L, t, "resize", 0);
+	if (lua_getfield(L, t, "size") == LUA_TNIL)
+		luaL_error(L, "loader: option 'size' (the output side in pixels, 1 .. 4096) is "
+			   "required");
+	lua_pop(L, 1);
+	a->size = opt_int(L, t, "size", 0, 1, 4096);
+	a->resize = opt_int(L, t, "resize", 0, 0, 16384);
 	a->crop = opt_choice(L, t, "crop", crops, LP_CROP_CENTER);
 	a->resample = opt_choice(L, t, "resample", resamples, LP_RESAMPLE_BILINEAR);
 	a->flip = opt_bool(L, t, "flip", 0);
-	a->brightness = opt_num(L, t, "brightness", 0);
-	a->contrast = opt_num(L, t, "contrast", 0);
-	a->saturation = opt_num(L, t, "saturation", 0);
-	a->hue = opt_num(L, t, "hue", 0);
-	a->channels = opt_int(L, t, "channels", 0);
-	if (lua_getfield(L, t, "scale") != LUA_TNIL) {
-		if (lua_isnumber(L, -1)) {
-			a->scale_min = a->scale_max = lua_tonumber(L, -1);
-		} else if (lua_istable(L, -1) && luaL_len(L, -1) == 2) {
-			lua_geti(L, -1, 1);
-			lua_geti(L, -2, 2);
-			a->scale_min = luaL_checknumber(L, -2);
-			a->scale_max = luaL_checknumber(L, -1);
-			lua_pop(L, 2);
-		} else {
-			luaL_error(L, "loader: option 'scale' is a zoom factor or { min, max }");
-		}
+	a->brightness = opt_num(L, t, "brightness", 0, 0, 10);
+	a->contrast = opt_num(L, t, "contrast", 0, 0, 10);
+	a->saturation = opt_num(L, t, "saturation", 0, 0, 10);
+	a->hue = opt_num(L, t, "hue", 0, 0, 0.5);
+	if (lua_getfield(L, t, "channels") != LUA_TNIL) {
+		a->channels = opt_int(L, t, "channels", 0, 1, 3);
+		if (a->channels == 2)
+			luaL_error(L, "loader: option 'channels' = 2: it is 1 or 3");
 	}
 	lua_pop(L, 1);
+	opt_scale(L, t, a);
 	a->mean[0] = a->mean[1] = a->mean[2] = 0;
 	a->std[0] = a->std[1] = a->std[2] = 1;
-	opt_triple(L, t, "mean", a->mean);
-	opt_triple(L, t, "std", a->std);
+	opt_triple(L, t, "mean", a->mean, -HUGE_VAL, 0);
+	opt_triple(L, t, "std", a->std, 0, 1);
+}
+
+/* A list of integers, each lo .. hi, as given (1-based where the API is). */
+static lua_Integer list_int(lua_State *L, const char *key, lua_Integer i, lua_Integer lo,
+			    lua_Integer hi, const char *what)
+{
+	lua_Integer v;
+	int ok;
+
+	lua_geti(L, -1, i);
+	v = lua_tointegerx(L, -1, &ok);
+	if (lua_type(L, -1) != LUA_TNUMBER || !ok || v < lo || v > hi) {
+		if (lua_type(L, -1) == LUA_TNUMBER)
+			luaL_error(L, "loader: option '%s': entry %I = %s is not %s (%I .. %I)", key,
+				   i, lua_tostring(L, -1), what, lo, hi);
+		luaL_error(L, "loader: option '%s': entry %I is a %s, not %s (%I .. %I)", key, i,
+			   luaL_typename(L, -1), what, lo, hi);
+	}
+	lua_pop(L, 1);
+	return v;
 }
 
 /* loupe.loader(split, { batch, size, ... }) */
@@ -529,50 +546,44 @@ static int l_loader(lua_State *L)
 
 	luaL_checktype(L, 2, LUA_TTABLE);
 	lpl_check_keys(L, 2, "loader", keys);
-	o.batch = opt_int(L, 2, "batch", 32);
+	o.batch = opt_int(L, 2, "batch", 32, 1, INT_MAX32);
 	o.shuffle = opt_bool(L, 2, "shuffle", 0);
 	o.drop_last = opt_bool(L, 2, "drop_last", 0);
-	o.seed = (uint64_t)opt_int(L, 2, "seed", (int)lp_ctx_get_seed(ctx));
+	o.seed = (uint64_t)lpl_opt_int(L, 2, W, "seed", (lua_Integer)lp_ctx_get_seed(ctx), 0,
+				       LUA_MAXINTEGER);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	o.threads = opt_int(L, 2, "threads", cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus);
-	o.prefetch = opt_int(L, 2, "prefetch", 2);
+	o.threads = opt_int(L, 2, "threads", cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus, 0, 64);
+	o.prefetch = opt_int(L, 2, "prefetch", 2, 0, 64);
 	read_augment(L, 2, &o.aug);
 	int64_t *items = NULL;
 	if (lua_getfield(L, 2, "items") != LUA_TNIL) {
-		luaL_checktype(L, -1, LUA_TTABLE);
+		if (!lua_istable(L, -1))
+			return luaL_error(L, "loader: option 'items' must be a list of item numbers (1-based), not a %s",
+					  luaL_typename(L, -1));
 		lua_Integer n = luaL_len(L, -1);
 		items = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(n > 0 ? n : 1), 0);
 		lua_insert(L, -2); /* keep the array alive under the list until the loader copies it */
-		for (lua_Integer i = 1; i <= n; i++) {
-			int ok;
-			lua_geti(L, -1, i);
-			lua_Integer v = lua_tointegerx(L, -1, &ok);
-			lua_pop(L, 1);
-			if (!ok)
-				return luaL_error(L, "loader: items[%d] is not an integer", (int)i);
-			items[i - 1] = (int64_t)v - 1;
-		}
+		for (lua_Integer i = 1; i <= n; i++)
+			items[i - 1] = (int64_t)list_int(L, "items", i, 1, lp_split_count(s),
+							 "an item of the split") - 1;
 		o.items = items;
 		o.nitems = n;
 	}
 	lua_pop(L, 1);
 	if (lua_getfield(L, 2, "labels") != LUA_TNIL) {
-		luaL_checktype(L, -1, LUA_TTABLE);
+		if (!lua_istable(L, -1))
+			return luaL_error(L, "loader: option 'labels' must be a list of class numbers (0-based), not a %s",
+					  luaL_typename(L, -1));
 		lua_Integer n = luaL_len(L, -1);
 		if (n != lp_split_count(s))
 			return luaL_error(L, "loader: option 'labels' has %d entries; split %s has %d "
 					  "items", (int)n, lp_split_name(s), (int)lp_split_count(s));
 		int32_t *lab = lua_newuserdatauv(L, sizeof(int32_t) * (size_t)(n > 0 ? n : 1), 0);
 		lua_insert(L, -2);
-		for (lua_Integer i = 1; i <= n; i++) {
-			int ok;
-			lua_geti(L, -1, i);
-			lua_Integer v = lua_tointegerx(L, -1, &ok);
-			lua_pop(L, 1);
-			if (!ok)
-				return luaL_error(L, "loader: labels[%d] is not an integer", (int)i);
-			lab[i - 1] = (int32_t)v;
-		}
+		for (lua_Integer i = 1; i <= n; i++)
+			lab[i - 1] = (int32_t)list_int(L, "labels", i, 0,
+						       (lua_Integer)lp_dataset_classes(lp_split_dataset(s), NULL) - 1,
+						       "a class (0-based)");
 		o.labels = lab;
 	}
 	lua_pop(L, 1);

@@ -76,10 +76,12 @@ static int read_params(lp_ctx *ctx, struct syn_state *st, const lp_params *p)
 	st->classes = (int)K;
 	for (int s = 0; s < SYN_SPLITS; s++) {
 		int64_t n = h->param_int(p, split_names[s]), lo = s == SYN_TRAIN ? K : 0;
-		if (n < lo || n > INT32_MAX)
-			return h->error(ctx, LP_ERR_ARG, "synthetic: %s = %" PRId64 "; it must be "
-					"%" PRId64 "..%d%s", split_names[s], n, lo, INT32_MAX,
-					s == SYN_TRAIN ? " (every class needs a train item)" : "");
+		/* bounded before anything is allocated: the core keeps ~100 bytes per item */
+		if (n < lo || n > SYN_MAX_ITEMS)
+			return h->error(ctx, LP_ERR_ARG, "synthetic: parameter '%s' = %" PRId64
+					" is out of range (%" PRId64 "..%d%s)", split_names[s], n, lo,
+					SYN_MAX_ITEMS,
+					s == SYN_TRAIN ? "; every class needs a train item" : "");
 		st->n[s] = n;
 	}
 	if (size < 32 || size > 4096)

@@ -35,6 +35,7 @@ struct syn_recipe {
 };
 
 #define SYN_MAX_CLASSES 192 /* distinct recipes (recipe.c) */
+#define SYN_MAX_ITEMS 10000000 /* per split */
 
 struct syn_state {
 	uint64_t seed;
