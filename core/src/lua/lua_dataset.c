@@ -558,8 +558,8 @@ static int l_loader(lua_State *L)
 	int64_t *items = NULL;
 	if (lua_getfield(L, 2, "items") != LUA_TNIL) {
 		if (!lua_istable(L, -1))
-			return luaL_error(L, "loader: option 'items' must be a list of item numbers (1-based), not a %s",
-					  luaL_typename(L, -1));
+			return luaL_error(L, "loader: option 'items' must be a list of item "
+					  "numbers (1-based), not a %s", luaL_typename(L, -1));
 		lua_Integer n = luaL_len(L, -1);
 		items = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(n > 0 ? n : 1), 0);
 		lua_insert(L, -2); /* keep the array alive under the list until the loader copies it */
@@ -572,8 +572,8 @@ static int l_loader(lua_State *L)
 	lua_pop(L, 1);
 	if (lua_getfield(L, 2, "labels") != LUA_TNIL) {
 		if (!lua_istable(L, -1))
-			return luaL_error(L, "loader: option 'labels' must be a list of class numbers (0-based), not a %s",
-					  luaL_typename(L, -1));
+			return luaL_error(L, "loader: option 'labels' must be a list of class "
+					  "numbers (0-based), not a %s", luaL_typename(L, -1));
 		lua_Integer n = luaL_len(L, -1);
 		if (n != lp_split_count(s))
 			return luaL_error(L, "loader: option 'labels' has %d entries; split %s has %d "
