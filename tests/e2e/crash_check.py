@@ -156,7 +156,8 @@ reader.wait()
 
 live = os.path.join(root, "live.h5")
 with open(os.path.join(root, "writer.lua"), "w") as f:
-    f.write('local loupe = require "loupe"\nlocal a = loupe.archive(arg[1]); a:attr("/", "x", 1); a:commit(); '
+    f.write('local loupe = require "loupe"\n'
+            'local a = loupe.archive(arg[1]); a:attr("/", "x", 1); a:commit(); '
             'print("committed"); io.stdout:flush(); os.execute("sleep 30"); a:close()')
 writer = subprocess.Popen([LOUPE, "run", os.path.join(root, "writer.lua"), live],
                           stdout=subprocess.PIPE, text=True)

@@ -294,6 +294,41 @@ local function read_attrs(path, keys)
   return out
 end
 
+-- Where a checkpoint says the run stood, checked: its attributes are text (no checksum covers
+-- them), so a damaged one must fail here, naming the file, not later inside the loop.
+local function resume_state(file, a, nb)
+  local function bad(what)
+    error(("resume: %s is damaged: %s"):format(file, what), 0)
+  end
+  local function number(v, what, int)
+    if type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge or
+       (int and math.tointeger(v) == nil) then
+      bad(("%s is %s, not a%s number"):format(what, tostring(v), int and "n integer" or ""))
+    end
+    return int and math.tointeger(v) or v
+  end
+  local epoch = number(tonumber(a.next_epoch), "attribute 'next_epoch'", true)
+  local batch = number(tonumber(a.next_batch), "attribute 'next_batch'", true)
+  if epoch < 1 or batch < 1 or batch > nb then
+    bad(("it resumes at epoch %d, batch %d (of %d)"):format(epoch, batch, nb))
+  end
+  local history = deserialize(a.history, file .. " history")
+  local part = deserialize(a.partial, file .. " partial")
+  if #history ~= epoch - 1 then
+    bad(("its history holds %d epochs; it resumes at epoch %d"):format(#history, epoch))
+  end
+  for i, row in ipairs(history) do
+    if type(row) ~= "table" then bad(("history row %d is not a table"):format(i)) end
+    for _, k in ipairs { "epoch", "train_loss", "train_acc", "lr", "seconds", "images_per_s" } do
+      number(row[k], ("history row %d field '%s'"):format(i, k))
+    end
+  end
+  for _, k in ipairs { "loss", "correct", "seen", "seconds" } do
+    number(part[k], ("attribute 'partial' field '%s'"):format(k))
+  end
+  return epoch, batch, history, part
+end
+
 -- ---- progress --------------------------------------------------------------------------------
 
 local function clock(s)
@@ -399,10 +434,11 @@ function M.train(net, set_, opts)
             :format(file, a.seed, a.batches, seed, nb), 2)
     end
     net:load(file, { momentum = true })
-    loupe.set_rng_state(a.rng) -- the script's own draws after training continue as they would
-    first_epoch, first_batch = tonumber(a.next_epoch), tonumber(a.next_batch)
-    history = deserialize(a.history, file .. " history")
-    part = deserialize(a.partial, file .. " partial")
+    first_epoch, first_batch, history, part = resume_state(file, a, nb)
+    local rng_ok, rng_err = pcall(loupe.set_rng_state, a.rng)
+    if not rng_ok then
+      error(("resume: %s is damaged: attribute 'rng': %s"):format(file, rng_err), 0)
+    end -- the script's own draws after training continue as they would
     if not q then
       io.stderr:write(("resuming from %s: epoch %d, batch %d\n"):format(file, first_epoch,
                       first_batch))

@@ -6,12 +6,13 @@
  * an archive or a checkpoint is opened, a forked child opens it and walks it the way the
  * readers will — every group, every dataset's type, shape, axis labels and data (numbers in
  * slabs of 64 MiB, strings whole), every attribute — through the same functions of archive.c,
- * telling the parent over a pipe which object it is on. The child exits; if it died instead
- * (a signal, or an ASan report), or ran out of time, the file is refused with a message naming
- * it and the object that killed the reader. Errors the child meets without dying are left to
- * the reader, which meets them again with the same message naming file and object (a filter
- * that this HDF5 lacks is not damage). A file already checked, unchanged since (device, inode,
- * size, modification time), is not read again. LOUPE_ARCHIVE_CHECK=0 turns the check off.
+ * telling the parent over a pipe which object it is on. The child exits; if it died instead (a
+ * signal, or an ASan report), ran out of time, or HDF5 reported the file broken (a checksum, a
+ * signature), the file is refused with a message naming it and the object at fault. Other errors
+ * (a type loupe does not read, a filter this HDF5 lacks: not damage) are left to the reader, which
+ * meets them again with the same message naming file and object. A file already checked, unchanged
+ * since (device, inode, size, modification time), is not read again. LOUPE_ARCHIVE_CHECK=0 turns
+ * the check off.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,12 +51,32 @@ static void say(walk *w, char tag, const char *text)
 		_exit(3);
 }
 
-/* An error that is not a crash: the reader will meet it too; note the first. */
+/* A filter this HDF5 lacks (a file from elsewhere): the data cannot be read here, yet the
+ * file is not damaged; HDF5 says "... not registered" or names a plugin it cannot load. */
+static int missing_filter(const char *msg)
+{
+	return strstr(msg, "not registered") || strstr(msg, "plugin") ||
+	       strstr(msg, "filter is not available");
+}
+
+/* An error that is not a crash. HDF5 failing on the file (a checksum, a signature, an address
+ * past the end) is damage: the file is refused, since the state HDF5 is left in after such an
+ * error is not one to trust with the parent (seen: a bad fractal heap, then a crash in free on
+ * the next read). Our own refusals (a type we do not read, a missing attribute) and missing
+ * filters are not damage: the reader meets them again with the same message; note the first. */
 static void noted(walk *w, int rc)
 {
-	if (rc && rc != LP_ERR_FORMAT && rc != LP_ERR_ARG && rc != LP_ERR_NOTFOUND && !w->warned) {
+	const char *msg = lp_ctx_errmsg(w->a->ctx);
+
+	if (!rc || rc == LP_ERR_FORMAT || rc == LP_ERR_ARG || rc == LP_ERR_NOTFOUND)
+		return;
+	if (rc == LP_ERR_HDF5 && !missing_filter(msg)) {
+		say(w, 'E', msg);
+		_exit(0);
+	}
+	if (!w->warned) {
 		w->warned = 1;
-		say(w, 'W', lp_ctx_errmsg(w->a->ctx));
+		say(w, 'W', msg);
 	}
 }
 
@@ -263,9 +284,17 @@ static int was_checked(const struct stat *st, int add)
 
 static int verdict(lp_ctx *ctx, const char *path, const report *r, int status, unsigned secs)
 {
-	if (r->fatal[0])
-		return lp_error(ctx, LP_ERR_FORMAT, "archive: %s: damaged: %s (at %s)", path,
-				r->fatal, r->last);
+	if (r->fatal[0]) {
+		/* the child's message names the file already: "archive: PATH: what" */
+		const char *what = r->fatal;
+		size_t plen = strlen(path);
+
+		if (strncmp(what, "archive: ", 9) == 0 && strncmp(what + 9, path, plen) == 0 &&
+		    strncmp(what + 9 + plen, ": ", 2) == 0)
+			what += 9 + plen + 2;
+		return lp_error(ctx, LP_ERR_FORMAT, "archive: %s: damaged: %s (at %s)", path, what,
+				r->last);
+	}
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
 		return lp_error(ctx, LP_ERR_FORMAT, "archive: %s: reading it took more than %u s "
 				"(stopped at %s): damaged, or too big to check (LOUPE_ARCHIVE_CHECK=0 "
