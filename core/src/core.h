@@ -41,6 +41,11 @@ int lpi_profile_add(lp_ctx *ctx, const char *kernel, double ms, const uint32_t g
 /* plugin.c */
 void lpi_plugins_free(lp_ctx *ctx);
 const lp_host *lpi_host(void);
+/* dataset.c: key=value pairs as sorted text ("a=1, b=\"x\""), malloc'd; NULL out of memory */
+struct lp_kv;
+char *lpi_kv_text(const struct lp_kv *kvs, size_t n);
+/* params.c: after a plugin's init/open, an error if it read a parameter it never declared */
+int lpi_params_check_reads(lp_ctx *ctx, const lp_params *p);
 
 /* sha256.c: hex digest (65 bytes with NUL) of a file. */
 int lpi_sha256_file(lp_ctx *ctx, const char *path, char hex[65]);

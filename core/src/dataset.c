@@ -375,7 +375,7 @@ static int kv_cmp(const void *a, const void *b)
 
 /* "key=value, ..." sorted by key: the same text whatever order the caller's table had (a Lua
  * table's iteration order changes from run to run) */
-static char *kv_text(const lp_kv *kvs, size_t n)
+char *lpi_kv_text(const lp_kv *kvs, size_t n)
 {
 	size_t cap = 64;
 	char *out = NULL;
@@ -446,7 +446,7 @@ int lp_dataset_open(lp_ctx *ctx, const lp_plugin *p, const lp_kv *kv, size_t n,
 		return lp_error(ctx, LP_ERR_ARG, "dataset %s: on_bad must be \"skip\" or \"error\"",
 				p->name);
 	}
-	if (!(ds->params_text = kv_text(kv, n))) {
+	if (!(ds->params_text = lpi_kv_text(kv, n))) {
 		lp_dataset_free(ds);
 		return lp_error(ctx, LP_ERR_NOMEM, "dataset %s: out of memory", p->name);
 	}
@@ -456,6 +456,8 @@ int lp_dataset_open(lp_ctx *ctx, const lp_plugin *p, const lp_kv *kv, size_t n,
 	}
 	ds->opened = 1;
 	rc = ds->vt->open(ctx, ds->state, ds->params, ds);
+	if (!rc)
+		rc = lpi_params_check_reads(ctx, ds->params);
 	free(ds->seen);
 	ds->seen = NULL;
 	ds->capseen = ds->nseen = 0;

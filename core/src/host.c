@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "data.h"
+#include "loupe/archive.h"
 #include "loupe/idx.h"
 #include "vk/lpvk.h"
 
@@ -92,6 +93,13 @@ static const lp_host host = {
 	.dataset_bad = lpi_dataset_host_bad,
 	.idx_read = host_idx_read,
 	.free = host_free,
+	.archive_exists = lp_archive_exists,
+	.archive_info = lp_archive_info,
+	.archive_read = lp_archive_read,
+	.archive_read_rows = lp_archive_read_rows,
+	.archive_read_strings = lp_archive_read_strings,
+	.archive_attr_get = lp_archive_attr_get,
+	.archive_list = lp_archive_list,
 };
 
 const lp_host *lpi_host(void)

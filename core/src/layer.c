@@ -1,6 +1,7 @@
 /* layer.c — instances of layer plugins: state, parameters, and calls through the vtable. */
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core.h"
 #include "loupe/plugins.h"
@@ -43,7 +44,8 @@ int lp_layer_new(lp_ctx *ctx, const lp_plugin *p, const lp_kv *kv, size_t n, lp_
 	l->vt = p->vtable;
 	if ((rc = lp_params_new(ctx, p, kv, n, &l->params)))
 		goto out_free;
-	if ((rc = l->vt->init(ctx, l->state, l->params))) {
+	if ((rc = l->vt->init(ctx, l->state, l->params)) ||
+	    (rc = lpi_params_check_reads(ctx, l->params))) {
 		lp_error_wrap(ctx, rc, "layer %s: init", p->name);
 		goto out_free;
 	}
@@ -84,10 +86,24 @@ int lp_layer_weights(lp_layer *l, int rank, const int64_t *in, lp_weight_decl *o
 	*n = 0;
 	if (!SLOT(l->vt, weights))
 		return LP_OK;
-	int rc = l->vt->weights(l->ctx, l->state, rank, in, out, n);
+	/* the plugin writes its own struct size per element (lp_plugin.weight_decl_size): a
+	 * buffer of that stride, read back into ours */
+	size_t stride = l->plugin->weight_decl_size, keep = stride < sizeof(*out) ? stride
+									  : sizeof(*out);
+	unsigned char *buf = stride == sizeof(*out) ? (unsigned char *)out
+						    : calloc(LP_MAX_WEIGHTS, stride);
+	if (!buf)
+		return lp_error(l->ctx, LP_ERR_NOMEM, "layer %s: out of memory", l->plugin->name);
+	int rc = l->vt->weights(l->ctx, l->state, rank, in, (lp_weight_decl *)(void *)buf, n);
 	if (!rc && *n > LP_MAX_WEIGHTS)
-		return lp_error(l->ctx, LP_ERR_PLUGIN, "layer %s declares %u weights (at most %d)",
-				l->plugin->name, *n, LP_MAX_WEIGHTS);
+		rc = lp_error(l->ctx, LP_ERR_PLUGIN, "layer %s declares %u weights (at most %d)",
+			      l->plugin->name, *n, LP_MAX_WEIGHTS);
+	if (buf != (unsigned char *)out) {
+		memset(out, 0, LP_MAX_WEIGHTS * sizeof(*out));
+		for (uint32_t i = 0; !rc && i < *n; i++)
+			memcpy(&out[i], buf + i * stride, keep);
+		free(buf);
+	}
 	return rc;
 }
 

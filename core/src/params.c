@@ -13,6 +13,7 @@ struct lp_params {
 	size_t n;
 	lp_value *v;     /* one per spec entry, in spec order */
 	char **strings;  /* owned copies of string values */
+	char undeclared[64]; /* the first name the plugin read without declaring it */
 };
 
 const char *lp_param_type_name(int type)
@@ -226,10 +227,23 @@ static const lp_value *find(const lp_params *p, const char *name)
 	for (size_t i = 0; p && i < p->n; i++)
 		if (strcmp(p->plugin->params[i].name, name) == 0)
 			return &p->v[i];
+	if (p && !p->undeclared[0]) /* the accessors cannot fail: remembered for the check */
+		snprintf(((lp_params *)p)->undeclared, sizeof p->undeclared, "%s",
+			 name && name[0] ? name : "(empty)");
 	return NULL;
 }
 
-/* Host accessors: an undeclared name is a plugin bug; it reads as zero / false / "". */
+int lpi_params_check_reads(lp_ctx *ctx, const lp_params *p)
+{
+	if (!p || !p->undeclared[0])
+		return LP_OK;
+	return lp_error(ctx, LP_ERR_PLUGIN, "plugin %s read parameter '%s', which it does not "
+			"declare (a bug in the plugin: add it to its params)", p->plugin->name,
+			p->undeclared);
+}
+
+/* Host accessors: an undeclared name is a plugin bug; it reads as zero / false / "" and the
+ * core fails the call that read it (lpi_params_check_reads). */
 double lpi_param_number(const lp_params *p, const char *name)
 {
 	const lp_value *v = find(p, name);

@@ -20,7 +20,7 @@
 typedef struct loaded {
 	char *path; /* realpath */
 	void *handle;
-	const lp_plugin *desc;
+	lp_plugin *desc; /* the core's copy, at this header's size (see normalise) */
 	char sha256[65];
 } loaded;
 
@@ -32,6 +32,8 @@ struct lp_plugin_set {
 	size_t ndirs;
 	char *user_path;
 };
+
+static void free_desc(lp_plugin *d);
 
 static struct lp_plugin_set *set_of(lp_ctx *ctx)
 {
@@ -58,6 +60,7 @@ void lpi_plugins_free(lp_ctx *ctx)
 	for (size_t i = 0; i < s->n; i++) {
 		dlclose(s->items[i].handle);
 		free(s->items[i].path);
+		free_desc(s->items[i].desc);
 	}
 	free(s->items);
 	free(s->records);
@@ -65,16 +68,6 @@ void lpi_plugins_free(lp_ctx *ctx)
 	free(s->user_path);
 	free(s);
 	ctx->plugins = NULL;
-}
-
-const char *lp_plugin_kind_name(int kind)
-{
-	switch (kind) {
-	case LP_KIND_LAYER: return "layer";
-	case LP_KIND_DATASET: return "dataset";
-	case LP_KIND_ANALYSIS: return "analysis";
-	default: return "unknown";
-	}
 }
 
 static int add_list(struct lp_plugin_set *s, const char *list)
@@ -178,33 +171,150 @@ static void file_stem(const char *path, char *stem, size_t size)
 extern int lpi_check_params(lp_ctx *ctx, const char *path, const lp_plugin *p);
 
 #define VT_MIN(T, last) (offsetof(T, last) + sizeof(((T *)0)->last))
+/* ABI 1's descriptor ended at vtable; its param spec and weight declaration are today's. */
+#define DESC_V1_SIZE VT_MIN(lp_plugin, vtable)
+#define PARAM_V1_SIZE sizeof(lp_param_spec)
+#define WEIGHT_V1_SIZE sizeof(lp_weight_decl)
 
-static int check_layer_vtable(lp_ctx *ctx, const char *path, const lp_plugin *p)
+static int check_layer_vtable(lp_ctx *ctx, const char *path, const void *v)
 {
-	const lp_layer_vtable *vt = p->vtable;
-
-	if (vt->size < VT_MIN(lp_layer_vtable, destroy))
-		return lp_error(ctx, LP_ERR_ABI, "plugin: %s: layer vtable is %u bytes; this loupe "
-				"needs at least %zu", path, vt->size, VT_MIN(lp_layer_vtable, destroy));
+	const lp_layer_vtable *vt = v;
 	const char *missing = !vt->init ? "init" : !vt->shape ? "shape"
 			      : !vt->forward ? "forward" : !vt->backward ? "backward" : NULL;
+
 	if (missing)
 		return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: required layer vtable slot '%s' is "
 				"NULL", path, missing);
 	return LP_OK;
 }
 
-static int check_dataset_vtable(lp_ctx *ctx, const char *path, const lp_plugin *p)
+static int check_dataset_vtable(lp_ctx *ctx, const char *path, const void *v)
 {
-	const lp_dataset_vtable *vt = p->vtable;
+	const lp_dataset_vtable *vt = v;
 
-	if (vt->size < VT_MIN(lp_dataset_vtable, close))
-		return lp_error(ctx, LP_ERR_ABI, "plugin: %s: dataset vtable is %u bytes; this "
-				"loupe needs at least %zu", path, vt->size,
-				VT_MIN(lp_dataset_vtable, close));
 	if (!vt->open)
 		return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: required dataset vtable slot "
 				"'open' is NULL", path);
+	return LP_OK;
+}
+
+static int check_analysis_vtable(lp_ctx *ctx, const char *path, const void *v)
+{
+	const lp_analysis_vtable *vt = v;
+
+	if (!vt->run)
+		return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: required analysis vtable slot "
+				"'run' is NULL", path);
+	return LP_OK;
+}
+
+/* The kinds this loupe loads: each vtable's smallest accepted size (up to its last required or
+ * first-release slot), its full size here, and the check of its required slots. */
+static const struct kind {
+	int kind;
+	const char *name;
+	size_t min_vt, full_vt;
+	int (*check)(lp_ctx *ctx, const char *path, const void *vt);
+} kinds[] = {
+	{ LP_KIND_LAYER, "layer", VT_MIN(lp_layer_vtable, destroy), sizeof(lp_layer_vtable),
+	  check_layer_vtable },
+	{ LP_KIND_DATASET, "dataset", VT_MIN(lp_dataset_vtable, close),
+	  sizeof(lp_dataset_vtable), check_dataset_vtable },
+	{ LP_KIND_ANALYSIS, "analysis", VT_MIN(lp_analysis_vtable, run),
+	  sizeof(lp_analysis_vtable), check_analysis_vtable },
+};
+
+static const struct kind *kind_of(uint32_t kind)
+{
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if ((uint32_t)kinds[i].kind == kind)
+			return &kinds[i];
+	return NULL;
+}
+
+const char *lp_plugin_kind_name(int kind)
+{
+	const struct kind *k = kind_of((uint32_t)kind);
+	return k ? k->name : "unknown";
+}
+
+static void free_desc(lp_plugin *d)
+{
+	if (!d)
+		return;
+	free((void *)d->vtable);
+	free((void *)d->params);
+	free(d);
+}
+
+/* The descriptor as the plugin built it, checked for what can be read of it at all. */
+static int check_header(lp_ctx *ctx, const char *path, const lp_plugin *p)
+{
+	if (!p)
+		return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: lp_plugin_init returned NULL (the "
+				"plugin refused this host, which speaks ABI %u)", path, LP_ABI_VERSION);
+	if (p->abi_version < LP_ABI_MIN_VERSION || p->abi_version > LP_ABI_VERSION)
+		return lp_error(ctx, LP_ERR_ABI, "plugin: %s was built for plugin ABI %u; this "
+				"loupe loads ABI %u to %u (rebuild the plugin)", path, p->abi_version,
+				LP_ABI_MIN_VERSION, LP_ABI_VERSION);
+	if (p->size < DESC_V1_SIZE)
+		return lp_error(ctx, LP_ERR_ABI, "plugin: %s: descriptor is %u bytes; ABI %u needs "
+				"at least %zu", path, p->size, p->abi_version, DESC_V1_SIZE);
+	const struct kind *k = kind_of(p->kind);
+	if (!k)
+		return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: kind %u is not one loupe %s loads "
+				"(layer, dataset, analysis)", path, p->kind, LOUPE_VERSION);
+	if (!p->vtable)
+		return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: required descriptor slot 'vtable' "
+				"is NULL", path);
+	uint32_t vsize = *(const uint32_t *)p->vtable;
+	if (vsize < k->min_vt)
+		return lp_error(ctx, LP_ERR_ABI, "plugin: %s: %s vtable is %u bytes; this loupe "
+				"needs at least %zu", path, k->name, vsize, k->min_vt);
+	return LP_OK;
+}
+
+/* The core's copy of a checked descriptor: this header's layout, zero beyond what the plugin
+ * had, its params and vtable copied the same way; the plugin's own element sizes honoured. */
+static int normalise(lp_ctx *ctx, const char *path, const lp_plugin *p, lp_plugin **out)
+{
+	const struct kind *k = kind_of(p->kind);
+	lp_plugin *d = calloc(1, sizeof(*d));
+	uint32_t vsize = *(const uint32_t *)p->vtable;
+	size_t n = 0, stride;
+	void *vt;
+
+	*out = NULL;
+	if (!d)
+		return lp_error(ctx, LP_ERR_NOMEM, "plugin: out of memory");
+	memcpy(d, p, p->size < sizeof(*d) ? p->size : sizeof(*d));
+	d->size = sizeof(*d);
+	stride = d->param_size ? d->param_size : PARAM_V1_SIZE;
+	if (!d->weight_decl_size)
+		d->weight_decl_size = WEIGHT_V1_SIZE;
+	if (stride < PARAM_V1_SIZE || d->weight_decl_size < WEIGHT_V1_SIZE) {
+		int rc = lp_error(ctx, LP_ERR_ABI, "plugin: %s: element sizes %u (parameter) and "
+				  "%u (weight) are smaller than ABI 1's %zu and %zu", path,
+				  d->param_size, d->weight_decl_size, PARAM_V1_SIZE, WEIGHT_V1_SIZE);
+		free(d);
+		return rc;
+	}
+	const char *ps = (const char *)p->params;
+	while (ps && ((const lp_param_spec *)(ps + n * stride))->name && n < 4096)
+		n++;
+	lp_param_spec *params = calloc(n + 1, sizeof(*params));
+	vt = calloc(1, k->full_vt);
+	d->params = params;
+	d->vtable = vt;
+	if (!params || !vt) {
+		free_desc(d);
+		return lp_error(ctx, LP_ERR_NOMEM, "plugin: out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		memcpy(&params[i], ps + i * stride, sizeof(*params) < stride ? sizeof(*params) : stride);
+	d->param_size = sizeof(*params);
+	memcpy(vt, p->vtable, vsize < k->full_vt ? vsize : k->full_vt);
+	*out = d;
 	return LP_OK;
 }
 
@@ -212,21 +322,10 @@ static int check_dataset_vtable(lp_ctx *ctx, const char *path, const lp_plugin *
 static int check_desc(lp_ctx *ctx, const char *path, const lp_plugin *p)
 {
 	char stem[256];
-
-	if (!p)
-		return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: lp_plugin_init returned NULL (the "
-				"plugin refused this host, which speaks ABI %u)", path, LP_ABI_VERSION);
-	if (p->abi_version != LP_ABI_VERSION)
-		return lp_error(ctx, LP_ERR_ABI, "plugin: %s was built for plugin ABI %u; this "
-				"loupe speaks ABI %u (rebuild the plugin)", path, p->abi_version,
-				LP_ABI_VERSION);
-	if (p->size < sizeof(lp_plugin))
-		return lp_error(ctx, LP_ERR_ABI, "plugin: %s: descriptor is %u bytes; ABI %u needs "
-				"%zu", path, p->size, LP_ABI_VERSION, sizeof(lp_plugin));
 	const struct { const char *name; const void *v; } req[] = {
 		{ "name", p->name }, { "version", p->version }, { "summary", p->summary },
-		{ "vtable", p->vtable },
 	};
+
 	for (size_t i = 0; i < sizeof req / sizeof req[0]; i++)
 		if (!req[i].v)
 			return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: required descriptor slot "
@@ -238,13 +337,23 @@ static int check_desc(lp_ctx *ctx, const char *path, const lp_plugin *p)
 	if (p->state_size > (1u << 30))
 		return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: state_size %zu is absurd", path,
 				p->state_size);
-	if (p->kind != LP_KIND_LAYER && p->kind != LP_KIND_DATASET)
-		return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: kind %u (%s) is not supported by "
-				"loupe %s, which loads layer and dataset plugins", path, p->kind,
-				lp_plugin_kind_name((int)p->kind), LOUPE_VERSION);
-	int rc = p->kind == LP_KIND_LAYER ? check_layer_vtable(ctx, path, p)
-					  : check_dataset_vtable(ctx, path, p);
+	int rc = kind_of(p->kind)->check(ctx, path, p->vtable);
 	return rc ? rc : lpi_check_params(ctx, path, p);
+}
+
+/* Call the plugin's init with the newest host table; an ABI 1 plugin checked the host's
+ * version for equality, so it is asked again with a copy that says 1 (same functions). */
+static const lp_plugin *call_init(lp_plugin_init_fn init)
+{
+	static lp_host v1;
+	const lp_plugin *p = init(lpi_host());
+
+	if (!p) {
+		v1 = *lpi_host();
+		v1.abi_version = 1;
+		p = init(&v1);
+	}
+	return p;
 }
 
 static int remember(lp_ctx *ctx, struct lp_plugin_set *s, const loaded *l)
@@ -301,7 +410,9 @@ int lp_plugin_load(lp_ctx *ctx, const char *path, const lp_plugin **out)
 			      "plugin?)", real, LP_PLUGIN_SYMBOL);
 		goto out_close;
 	}
-	l.desc = init(lpi_host());
+	const lp_plugin *built = call_init(init);
+	if ((rc = check_header(ctx, real, built)) || (rc = normalise(ctx, real, built, &l.desc)))
+		goto out_close;
 	if ((rc = check_desc(ctx, real, l.desc)))
 		goto out_close;
 	if (!(l.path = strdup(real))) {
@@ -315,6 +426,7 @@ int lp_plugin_load(lp_ctx *ctx, const char *path, const lp_plugin **out)
 	*out = l.desc;
 	return LP_OK;
 out_close:
+	free_desc(l.desc);
 	dlclose(l.handle);
 	return rc;
 }

@@ -61,14 +61,13 @@ static int fx_read(lp_ctx *ctx, void *state, uint64_t key, uint8_t *dst)
 static const lp_dataset_vtable vt = { .size = sizeof vt, .open = fx_open, .read = fx_read };
 
 static const lp_plugin desc = {
-	LP_ABI_VERSION, sizeof desc, LP_KIND_DATASET, "fixture_pixels", "0.0.1",
-	"loader test fixture: 120 RGB items of assorted sizes", NULL, 1, &vt,
+	LP_PLUGIN_HEADER,
+	.kind = LP_KIND_DATASET,
+	.name = "fixture_pixels",
+	.version = "0.0.1",
+	.summary = "loader test fixture: 120 RGB items of assorted sizes",
+	.state_size = 1,
+	.vtable = &vt,
 };
 
-LP_EXPORT const lp_plugin *lp_plugin_init(const lp_host *h)
-{
-	if (h->abi_version != LP_ABI_VERSION || h->size < sizeof *h)
-		return NULL;
-	host = h;
-	return &desc;
-}
+LP_PLUGIN_DEFINE(desc)

@@ -8,15 +8,19 @@
  *       { "slope", LP_PARAM_NUMBER, "0", "negative slope (0 = plain ReLU)" },
  *       { 0 } };
  *   static const lp_layer_vtable vt = { .size = sizeof vt, .init = ..., .forward = ... };
- *   static const lp_plugin desc = { LP_ABI_VERSION, sizeof desc, LP_KIND_LAYER, "relu", "1.0.0",
- *                                   "rectified linear unit", params, sizeof(struct state), &vt };
- *   LP_EXPORT const lp_plugin *lp_plugin_init(const lp_host *h) {
- *       if (h->abi_version != LP_ABI_VERSION || h->size < sizeof *h) return NULL;
- *       host = h; return &desc; }
+ *   static const lp_plugin desc = { LP_PLUGIN_HEADER, .kind = LP_KIND_LAYER, .name = "relu",
+ *       .version = "1.0.0", .summary = "rectified linear unit", .params = params,
+ *       .state_size = sizeof(struct state), .vtable = &vt };
+ *   LP_PLUGIN_DEFINE(desc)   // lp_plugin_init: checks the host, sets `host`, returns &desc
  *
  * Plugins link neither the core nor libvulkan nor libhdf5: everything goes through the lp_host
  * table the core hands in. Both lp_host and lp_plugin start with abi_version and size, and only
- * ever grow at the end (append-only). The core allocates and frees each instance's state
+ * ever grow at the end (append-only), the way SQLite's interfaces do: the core accepts any
+ * descriptor from ABI 1 on, reads only the bytes its size says it has (the rest count as zero),
+ * walks the arrays a plugin hands over (params, weight declarations) with the element size the
+ * plugin was built with, and hands every plugin the newest host table, whose abi_version is the
+ * newest ABI it speaks: a plugin checks `h->abi_version >= LP_ABI_VERSION`. (ABI 1 plugins
+ * checked for equality; the core retries their init with abi_version 1, so they keep loading.) The core allocates and frees each instance's state
  * (state_size bytes, zeroed); a plugin never frees core objects. Every vtable function returns
  * an lp_status and reports failures through host->error(ctx, code, fmt, ...).
  */
@@ -29,7 +33,8 @@
 extern "C" {
 #endif
 
-#define LP_ABI_VERSION 1u
+#define LP_ABI_VERSION 2u     /* 2: analysis plugins; element sizes in the descriptor */
+#define LP_ABI_MIN_VERSION 1u /* the oldest plugin this header's core still loads */
 #define LP_EXPORT __attribute__((visibility("default")))
 #define LP_PLUGIN_SYMBOL "lp_plugin_init"
 
@@ -176,6 +181,29 @@ typedef struct lp_dataset_vtable {
 	void (*close)(lp_ctx *ctx, void *state);
 } lp_dataset_vtable;
 
+/* ---- analyses (ABI 2) ------------------------------------------------------------------
+ * An analysis reads a run's archive through the host's readers (labels, probabilities,
+ * features, statistics) and writes its results through the host's writers, only under
+ * io->group. The core gives it a fresh group each run and puts it in place of the old
+ * results when run() succeeds; a failed run leaves the archive as it was. */
+
+typedef struct lp_analysis_io {
+	uint32_t size;        /* sizeof(lp_analysis_io) as the core was built */
+	lp_archive *archive;  /* the run: read anything, write under group only */
+	const char *group;    /* where the results go */
+	const char *name;     /* the analysis' name: "/analyses/<name>" once done */
+} lp_analysis_io;
+
+typedef struct lp_analysis_vtable {
+	uint32_t size; /* sizeof(lp_analysis_vtable) as the plugin was built */
+	/* Read parameters into state. Optional. */
+	int (*init)(lp_ctx *ctx, void *state, const lp_params *params);
+	/* Read the inputs, write the results under io->group. Required. */
+	int (*run)(lp_ctx *ctx, void *state, const lp_analysis_io *io);
+	/* Free what init/run made. Optional. */
+	void (*destroy)(lp_ctx *ctx, void *state);
+} lp_analysis_vtable;
+
 /* The descriptor a plugin returns from lp_plugin_init. */
 typedef struct lp_plugin {
 	uint32_t abi_version;        /* LP_ABI_VERSION the plugin was built against */
@@ -187,8 +215,29 @@ typedef struct lp_plugin {
 	const lp_param_spec *params; /* { 0 }-terminated; may be NULL for none */
 	size_t state_size;           /* bytes of per-instance state the core allocates */
 	const void *vtable;          /* lp_layer_vtable for LP_KIND_LAYER, lp_dataset_vtable for
-				      * LP_KIND_DATASET */
+				      * LP_KIND_DATASET, lp_analysis_vtable for LP_KIND_ANALYSIS */
+	/* ABI 2 */
+	uint32_t param_size;         /* sizeof(lp_param_spec) as built (0: ABI 1's) */
+	uint32_t weight_decl_size;   /* sizeof(lp_weight_decl) as built (0: ABI 1's) */
 } lp_plugin;
+
+/* The first fields of every descriptor, as this header has them. */
+#define LP_PLUGIN_HEADER                                                                  \
+	.abi_version = LP_ABI_VERSION, .size = sizeof(lp_plugin),                         \
+	.param_size = sizeof(lp_param_spec), .weight_decl_size = sizeof(lp_weight_decl)
+
+/* The one exported function, for a plugin whose host table is `static const lp_host *host`
+ * (or the variable named, with _HOST) and whose descriptor is desc: refuses a host older than
+ * this header, or a smaller table. */
+#define LP_PLUGIN_DEFINE_HOST(desc, var)                                                  \
+	LP_EXPORT const lp_plugin *lp_plugin_init(const lp_host *h)                       \
+	{                                                                                 \
+		if (h->abi_version < LP_ABI_VERSION || h->size < sizeof(*h))              \
+			return NULL;                                                      \
+		var = h;                                                                  \
+		return &(desc);                                                           \
+	}
+#define LP_PLUGIN_DEFINE(desc) LP_PLUGIN_DEFINE_HOST(desc, host)
 
 /* The table the core hands in. Append-only; starts with abi_version and size. */
 typedef struct lp_host {
@@ -241,6 +290,18 @@ typedef struct lp_host {
 	int (*idx_read)(lp_ctx *ctx, const char *path, uint64_t max_bytes, int *rank, int64_t *dims,
 			uint8_t **data, size_t *bytes);
 	void (*free)(void *p);
+	/* ABI 2: reading an archive (analyses). kind: 0 none, 1 group, 2 dataset; dtype 0 is a
+	 * string dataset; read_strings' *out and attr_get's *out are freed with host->free. */
+	int (*archive_exists)(lp_archive *a, const char *path, int *kind);
+	int (*archive_info)(lp_archive *a, const char *path, int *dtype, int *rank,
+			    int64_t *dims);
+	int (*archive_read)(lp_archive *a, const char *path, int dtype, void *dst, size_t bytes);
+	int (*archive_read_rows)(lp_archive *a, const char *path, int dtype, int64_t row0,
+				 int64_t nrows, void *dst, size_t bytes);
+	int (*archive_read_strings)(lp_archive *a, const char *path, size_t *n, char ***out);
+	int (*archive_attr_get)(lp_archive *a, const char *obj, const char *name, char **out);
+	int (*archive_list)(lp_archive *a, const char *group,
+			    void (*fn)(void *user, const char *name, int kind), void *user);
 } lp_host;
 
 typedef const lp_plugin *(*lp_plugin_init_fn)(const lp_host *host);

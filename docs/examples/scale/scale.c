@@ -82,15 +82,9 @@ static const lp_layer_vtable vtable = {
 };
 
 static const lp_plugin plugin = {
-	.abi_version = LP_ABI_VERSION, .size = sizeof plugin, .kind = LP_KIND_LAYER,
+	LP_PLUGIN_HEADER, .kind = LP_KIND_LAYER,
 	.name = "scale", .version = "0.1.0", .summary = "multiply by a constant",
 	.params = params, .state_size = sizeof(state), .vtable = &vtable,
 };
 
-LP_EXPORT const lp_plugin *lp_plugin_init(const lp_host *h)
-{
-	if (h->abi_version != LP_ABI_VERSION || h->size < sizeof *h)
-		return NULL;
-	host = h;
-	return &plugin;
-}
+LP_PLUGIN_DEFINE(plugin) /* lp_plugin_init: checks the host, sets `host`, returns &plugin */

@@ -141,15 +141,14 @@ static const lp_dataset_vtable vt = {
 };
 
 static const lp_plugin desc = {
-	LP_ABI_VERSION, sizeof desc, LP_KIND_DATASET, "fashion_mnist", "1.0.0",
-	"Fashion-MNIST from IDX files: 28x28 grey, 10 classes, 60k/10k", params,
-	sizeof(struct state), &vt,
+	LP_PLUGIN_HEADER,
+	.kind = LP_KIND_DATASET,
+	.name = "fashion_mnist",
+	.version = "1.0.0",
+	.summary = "Fashion-MNIST from IDX files: 28x28 grey, 10 classes, 60k/10k",
+	.params = params,
+	.state_size = sizeof(struct state),
+	.vtable = &vt,
 };
 
-LP_EXPORT const lp_plugin *lp_plugin_init(const lp_host *h)
-{
-	if (h->abi_version != LP_ABI_VERSION || h->size < sizeof *h)
-		return NULL;
-	host = h;
-	return &desc;
-}
+LP_PLUGIN_DEFINE(desc)

@@ -191,15 +191,14 @@ static const lp_param_spec params[] = {
 static const lp_dataset_vtable vt = { .size = sizeof vt, .open = if_open };
 
 static const lp_plugin desc = {
-	LP_ABI_VERSION, sizeof desc, LP_KIND_DATASET, "imagefolder", "1.0.0",
-	"<root>/<class>/*.{jpg,png}, with a split file or a seeded stratified split", params,
-	sizeof(struct state), &vt,
+	LP_PLUGIN_HEADER,
+	.kind = LP_KIND_DATASET,
+	.name = "imagefolder",
+	.version = "1.0.0",
+	.summary = "<root>/<class>/*.{jpg,png}, with a split file or a seeded stratified split",
+	.params = params,
+	.state_size = sizeof(struct state),
+	.vtable = &vt,
 };
 
-LP_EXPORT const lp_plugin *lp_plugin_init(const lp_host *h)
-{
-	if (h->abi_version != LP_ABI_VERSION || h->size < sizeof *h)
-		return NULL;
-	host = h;
-	return &desc;
-}
+LP_PLUGIN_DEFINE(desc)

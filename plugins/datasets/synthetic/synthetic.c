@@ -214,15 +214,15 @@ static const lp_dataset_vtable vt = {
 };
 
 static const lp_plugin desc = {
-	LP_ABI_VERSION, sizeof desc, LP_KIND_DATASET, "synthetic", "1.0.0",
-	"procedural colour scenes with planted, recorded defects (labels, merge, dark, "
-	"signature, scale, blends, duplicates)", params, sizeof(struct syn_state), &vt,
+	LP_PLUGIN_HEADER,
+	.kind = LP_KIND_DATASET,
+	.name = "synthetic",
+	.version = "1.0.0",
+	.summary = "procedural colour scenes with planted, recorded defects (labels, merge, dark, "
+		   "signature, scale, blends, duplicates)",
+	.params = params,
+	.state_size = sizeof(struct syn_state),
+	.vtable = &vt,
 };
 
-LP_EXPORT const lp_plugin *lp_plugin_init(const lp_host *h)
-{
-	if (h->abi_version != LP_ABI_VERSION || h->size < sizeof *h)
-		return NULL;
-	syn_host = h;
-	return &desc;
-}
+LP_PLUGIN_DEFINE_HOST(desc, syn_host)

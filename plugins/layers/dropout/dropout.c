@@ -212,8 +212,7 @@ static const lp_layer_vtable vtable = {
 };
 
 static const lp_plugin plugin = {
-	.abi_version = LP_ABI_VERSION,
-	.size = sizeof(lp_plugin),
+	LP_PLUGIN_HEADER,
 	.kind = LP_KIND_LAYER,
 	.name = "dropout",
 	.version = "1.0.0",
@@ -223,10 +222,4 @@ static const lp_plugin plugin = {
 	.vtable = &vtable,
 };
 
-LP_EXPORT const lp_plugin *lp_plugin_init(const lp_host *h)
-{
-	if (h->abi_version != LP_ABI_VERSION || h->size < sizeof(*h))
-		return NULL;
-	host = h;
-	return &plugin;
-}
+LP_PLUGIN_DEFINE(plugin)

@@ -268,8 +268,7 @@ static const lp_layer_vtable vtable = {
 };
 
 static const lp_plugin plugin = {
-	.abi_version = LP_ABI_VERSION,
-	.size = sizeof(lp_plugin),
+	LP_PLUGIN_HEADER,
 	.kind = LP_KIND_LAYER,
 	.name = "maxpool",
 	.version = "1.0.0",
@@ -279,10 +278,4 @@ static const lp_plugin plugin = {
 	.vtable = &vtable,
 };
 
-LP_EXPORT const lp_plugin *lp_plugin_init(const lp_host *h)
-{
-	if (h->abi_version != LP_ABI_VERSION || h->size < sizeof(*h))
-		return NULL;
-	host = h;
-	return &plugin;
-}
+LP_PLUGIN_DEFINE(plugin)
