@@ -43,14 +43,14 @@ static void on_progress(void *user, int64_t done, int64_t total)
 }
 
 /* key=value -> lp_kv, typed as the plugin declares the key (unknown keys stay strings, and
- * the core's validation names them). */
-static int parse_kv(const lp_plugin *p, char *arg, lp_kv *kv)
+ * the core's validation names them). Numbers must be whole numbers of the declared type. */
+int loupe_parse_kv(const char *cmd, const lp_plugin *p, char *arg, lp_kv *kv)
 {
 	char *eq = strchr(arg, '=');
 	char *end;
 
 	if (!eq || eq == arg) {
-		fprintf(stderr, "loupe dataset: '%s' is not key=value\n", arg);
+		fprintf(stderr, "loupe %s: '%s' is not key=value\n", cmd, arg);
 		return 2;
 	}
 	*eq = 0;
@@ -85,7 +85,7 @@ static int parse_kv(const lp_plugin *p, char *arg, lp_kv *kv)
 	}
 	return 0;
 bad:
-	fprintf(stderr, "loupe dataset: %s: parameter '%s' (%s) cannot be '%s'\n", p->name,
+	fprintf(stderr, "loupe %s: %s: parameter '%s' (%s) cannot be '%s'\n", cmd, p->name,
 		arg, lp_param_type_name(type), v);
 	return 2;
 }
@@ -188,7 +188,7 @@ int loupe_cmd_dataset(lp_ctx *ctx, int argc, char **argv, const char *cmdline)
 				fprintf(stderr, "loupe dataset: %s\n", lp_ctx_errmsg(ctx));
 				goto done;
 			}
-		} else if ((rc = parse_kv(p, argv[i], &kv[nkv++]))) {
+		} else if ((rc = loupe_parse_kv("dataset", p, argv[i], &kv[nkv++]))) {
 			goto done;
 		} else {
 			rc = 1;

@@ -24,6 +24,7 @@ static const char usage[] =
 	"  plugins                   list the plugins found, with kind, version and parameters\n"
 	"  dataset NAME [k=v ...]    a dataset's classes and counts per split; --scan, --write\n"
 	"  compare A.h5 B.h5         what differs between two runs: provenance, final metrics\n"
+	"  analyze RUN.h5 [NAME ...] run analyses (label issues, confusion, ...) into the archive\n"
 	"  info                      the Vulkan device, its limits, and the plugin directories\n"
 	"\n"
 	"`loupe COMMAND --help` describes each command.\n"
@@ -269,6 +270,7 @@ int main(int argc, char **argv)
 			   : strcmp(cmd, "info") == 0    ? usage_info
 			   : strcmp(cmd, "dataset") == 0 ? loupe_usage_dataset
 			   : strcmp(cmd, "compare") == 0 ? loupe_usage_compare
+			   : strcmp(cmd, "analyze") == 0 ? loupe_usage_analyze
 							 : NULL;
 	if (!help) {
 		fprintf(stderr, "loupe: unknown command '%s'\n\n%s", cmd, usage);
@@ -284,7 +286,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "dataset") != 0 && strcmp(cmd, "compare") != 0 &&
-	    argc > 2) {
+	    strcmp(cmd, "analyze") != 0 && argc > 2) {
 		fprintf(stderr, "loupe %s: unexpected argument '%s'\n%s", cmd, argv[2], help);
 		return 2;
 	}
@@ -299,6 +301,8 @@ int main(int argc, char **argv)
 		return finish(ctx, cmd_plugins(ctx));
 	if (strcmp(cmd, "compare") == 0)
 		return finish(ctx, loupe_cmd_compare(ctx, argc - 2, argv + 2));
+	if (strcmp(cmd, "analyze") == 0)
+		return finish(ctx, loupe_cmd_analyze(ctx, argc - 2, argv + 2));
 	if (strcmp(cmd, "dataset") == 0) {
 		char cmdline[4096] = "loupe";
 		size_t len = strlen(cmdline);

@@ -77,6 +77,10 @@ int lp_archive_discard(lp_archive *a);
 const char *lp_archive_path(const lp_archive *a);
 
 int lp_archive_group(lp_archive *a, const char *path);
+/* Remove what path names (a group with everything under it); nothing there is fine. */
+int lp_archive_remove(lp_archive *a, const char *path);
+/* Rename from to to, replacing what to named (parents of to are created). */
+int lp_archive_move(lp_archive *a, const char *from, const char *to);
 int lp_archive_write(lp_archive *a, const char *path, int dtype, int rank, const int64_t *dims,
 		     const char *const *axes, const void *data);
 int lp_archive_write_strings(lp_archive *a, const char *path, size_t n,

@@ -316,6 +316,39 @@ int lp_archive_group(lp_archive *a, const char *path)
 	return LP_OK;
 }
 
+int lp_archive_remove(lp_archive *a, const char *path)
+{
+	int kind = KIND_NONE, ret = check_path(a, path, 1);
+
+	if (!ret)
+		ret = obj_kind(a, path, &kind);
+	if (ret || kind == KIND_NONE)
+		return ret;
+	if (strcmp(path, "/") == 0)
+		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: the root cannot be removed", a->path);
+	if (H5Ldelete(a->file, path, H5P_DEFAULT) < 0)
+		return lph5_fail(a->ctx, a->path, "cannot remove %s", path);
+	return LP_OK;
+}
+
+int lp_archive_move(lp_archive *a, const char *from, const char *to)
+{
+	int kind = KIND_NONE, ret = check_path(a, from, 1);
+
+	if (!ret)
+		ret = check_path(a, to, 1);
+	if (!ret)
+		ret = obj_kind(a, from, &kind);
+	if (!ret && kind == KIND_NONE)
+		ret = lp_error(a->ctx, LP_ERR_NOTFOUND, "archive: %s: nothing at %s to move", a->path,
+			       from);
+	if (!ret)
+		ret = lp_archive_remove(a, to);
+	if (!ret && H5Lmove(a->file, from, a->file, to, a->lcpl, H5P_DEFAULT) < 0)
+		ret = lph5_fail(a->ctx, a->path, "cannot move %s to %s", from, to);
+	return ret;
+}
+
 /* Every numeric dataset with elements is chunked (chunks of about CHUNK_BYTES) and carries a
  * Fletcher-32 checksum per chunk, which HDF5 (h5py too) verifies on every read: a flipped bit in
  * a tensor is an error, not a wrong number. Above BIG_BYTES they are also deflated (level 1).

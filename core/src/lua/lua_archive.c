@@ -1,7 +1,9 @@
 /* lua_archive.c — loupe.Archive: the run's HDF5 file from Lua. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "loupe/analyze.h"
 #include "lpl.h"
 
 static lp_archive *check_archive(lua_State *L, int idx)
@@ -282,6 +284,108 @@ static int m_list(lua_State *L)
 	lua_newtable(L);
 	if (lp_archive_list(a, luaL_optstring(L, 2, "/"), on_child, L))
 		return lpl_fail(L, lpl_ctx(L));
+	return 1;
+}
+
+/* ---- loupe.analyze(run, { "confusion", ..., confusion = { top = 5 } }) -------------------- */
+
+struct names {
+	lua_State *L;
+	int t;
+	lua_Integer n;
+};
+
+static void push_name(void *user, const lp_plugin *p)
+{
+	struct names *s = user;
+	lua_pushstring(s->L, p->name);
+	lua_rawseti(s->L, s->t, ++s->n);
+}
+
+/* the analyses asked for (the array part; all of them when empty), as a list at the top */
+static void analysis_names(lua_State *L, int opts)
+{
+	struct names s = { L, 0, 0 };
+
+	lua_newtable(L);
+	s.t = lua_gettop(L);
+	for (lua_Integer i = 1; !lua_isnil(L, opts) && lua_rawgeti(L, opts, i) != LUA_TNIL; i++) {
+		if (lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "loupe.analyze: entry %I of the list is a %s, not an analysis "
+				   "name", i, luaL_typename(L, -1));
+		lua_rawseti(L, s.t, ++s.n);
+	}
+	if (!lua_isnil(L, opts))
+		lua_pop(L, 1);
+	if (!s.n && lp_analysis_list(lpl_ctx(L), push_name, &s))
+		lpl_fail(L, lpl_ctx(L));
+}
+
+/* a string key of opts must name one of the analyses asked for (its parameter table) */
+static void check_param_tables(lua_State *L, int opts, int names)
+{
+	if (lua_isnil(L, opts))
+		return;
+	for (lua_pushnil(L); lua_next(L, opts); lua_pop(L, 1)) {
+		if (lua_type(L, -2) != LUA_TSTRING)
+			continue;
+		const char *key = lua_tostring(L, -2);
+		int found = 0;
+		for (lua_Integer i = 1; !found && lua_rawgeti(L, names, i) != LUA_TNIL; i++) {
+			found = strcmp(lua_tostring(L, -1), key) == 0;
+			lua_pop(L, 1);
+		}
+		if (!found)
+			luaL_error(L, "loupe.analyze: '%s' is not one of the analyses asked for (its "
+				   "parameters go in a table named after it)", key);
+		if (!lua_istable(L, -1))
+			luaL_error(L, "loupe.analyze: the parameters of %s must be a table, not a %s",
+				   key, luaL_typename(L, -1));
+	}
+}
+
+int lpl_analyze(lua_State *L)
+{
+	lp_archive *a = check_archive(L, 1);
+	lp_ctx *ctx = lpl_ctx(L);
+	lp_kv kv[64];
+
+	lua_settop(L, 2);
+	if (!lua_isnil(L, 2))
+		luaL_checktype(L, 2, LUA_TTABLE);
+	analysis_names(L, 2); /* 3 */
+	check_param_tables(L, 2, 3);
+	lua_newtable(L); /* 4: results */
+	for (lua_Integer i = 1; lua_rawgeti(L, 3, i) != LUA_TNIL; i++) {
+		const char *name = lua_tostring(L, -1);
+		char obj[300], *count = NULL;
+		size_t n = 0;
+
+		lua_pushnil(L); /* its parameter table, kept on the stack while kv points into it */
+		if (!lua_isnil(L, 2)) {
+			lua_getfield(L, 2, name);
+			lua_replace(L, -2);
+		}
+		if (lua_istable(L, -1))
+			n = lpl_read_params(L, lua_gettop(L), name, kv, 64);
+		if (lp_analyze(ctx, a, name, kv, n))
+			return lpl_fail(L, ctx);
+		lua_pop(L, 1); /* the parameter table */
+		snprintf(obj, sizeof obj, "/analyses/%s/findings", name);
+		lua_createtable(L, 0, 2);
+		if (lp_archive_attr_get(a, obj, "count", &count) == LP_OK) {
+			lua_pushinteger(L, strtoll(count, NULL, 10));
+			lua_setfield(L, -2, "findings");
+		}
+		free(count);
+		lua_pushfstring(L, "/analyses/%s", name);
+		lua_setfield(L, -2, "group");
+		lua_setfield(L, 4, name);
+		lua_pop(L, 1); /* the name */
+	}
+	lua_pop(L, 1);
+	if (lp_archive_commit(a))
+		return lpl_fail(L, ctx);
 	return 1;
 }
 

@@ -464,6 +464,7 @@ int luaopen_loupe(lua_State *L)
 		{ "catch_interrupt", l_catch_interrupt }, { "listdir", l_listdir }, { "isatty", l_isatty },
 		{ "rng_state", l_rng_state }, { "set_rng_state", l_set_rng_state },
 		{ "mkdir", l_mkdir }, { "interrupted", l_interrupted }, { "lock", l_lock },
+		{ "analyze", lpl_analyze },
 		{ NULL, NULL },
 	};
 

@@ -1,0 +1,49 @@
+/* findings.h — what every analysis plugin shares (compiled into each; plugins link nothing of
+ * the core, so this goes through the host table, which the plugin keeps in `an_host`):
+ *   - lp_inputs: the class names and the prediction groups of a run archive, checked;
+ *   - lp_findings: the findings table every analysis writes at <group>/findings/, the same
+ *     columns for all of them (docs/ARCHIVE.md, /analyses), most important first. */
+#ifndef LOUPE_FINDINGS_H
+#define LOUPE_FINDINGS_H
+
+#include "loupe/plugin.h"
+
+extern const lp_host *an_host;
+
+typedef struct lp_inputs {
+	char **classes; /* /dataset/classes (freed with an_host->free) */
+	size_t nclasses;
+	char **splits;  /* the groups under /predictions, sorted */
+	size_t nsplits;
+} lp_inputs;
+
+/* who: the analysis' name, for messages. An archive without /dataset/classes or without
+ * predictions is an error that says what to run first. */
+int lp_inputs_read(lp_ctx *ctx, lp_archive *a, const char *who, lp_inputs *in);
+void lp_inputs_free(lp_inputs *in);
+
+typedef struct lp_finding {
+	const char *kind;        /* "label_issue", "confused_pair", ... (copied) */
+	const char *split;       /* copied */
+	int64_t item;            /* 0-based row of the split, -1 for a class-level finding */
+	int32_t cls, other_class; /* other_class -1 if none */
+	const char *other_split; /* NULL: none (copied) */
+	int64_t other_item;      /* -1 if none */
+	float score;             /* higher = more important; rows are written by falling score */
+	const char *text;        /* one sentence, classes by name (copied) */
+	int64_t key;             /* the plugin's own, for lp_findings_has (not written) */
+} lp_finding;
+
+typedef struct lp_findings {
+	lp_finding *rows;
+	size_t n, cap;
+} lp_findings;
+
+void lp_findings_init(lp_findings *f);
+int lp_findings_add(lp_findings *f, const lp_finding *row);
+/* whether a row of split with this key was added */
+int lp_findings_has(const lp_findings *f, const char *split, int64_t key);
+int lp_findings_write(lp_findings *f, lp_archive *a, const char *group);
+void lp_findings_free(lp_findings *f);
+
+#endif
