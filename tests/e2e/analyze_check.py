@@ -176,7 +176,7 @@ refused("negative", variant("neg", classes, {"test": (labels, bad)}),
 lab = labels.copy()
 lab[9] = K
 refused("label out of range", variant("lab", classes, {"test": (lab, probs)}),
-        ["row 9", "split test", "0 .. 6"], "confusion")
+        ["/dataset/test/labels row 9", "0 .. 6"], "confusion")
 refused("unknown analysis", good, ["no analysis plugin 'confuson'", "did you mean 'confusion'"],
         "confuson")
 refused("unknown parameter", good, ["unknown parameter 'tpo'", "did you mean 'top'"],

@@ -1,4 +1,5 @@
 /* findings.c — see findings.h. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,16 +37,18 @@ static int by_name(const void *a, const void *b)
 
 int lp_inputs_read(lp_ctx *ctx, lp_archive *a, const char *who, lp_inputs *in)
 {
-	struct names s = { NULL, 0, 0 };
+	struct names s = {NULL, 0, 0};
 	int kind = 0, rc;
 
 	memset(in, 0, sizeof(*in));
 	if ((rc = host->archive_exists(a, "/dataset/classes", &kind)))
 		return rc;
 	if (kind != 2)
-		return host->error(ctx, LP_ERR_NOTFOUND, "%s: the archive has no /dataset/classes "
+		return host->error(ctx, LP_ERR_NOTFOUND,
+				   "%s: the archive has no /dataset/classes "
 				   "(the class names: ds:write(run), or see docs/ARCHIVE.md for "
-				   "archives written elsewhere)", who);
+				   "archives written elsewhere)",
+				   who);
 	if ((rc = host->archive_read_strings(a, "/dataset/classes", &in->nclasses, &in->classes)))
 		return rc;
 	if (!in->nclasses)
@@ -59,9 +62,12 @@ int lp_inputs_read(lp_ctx *ctx, lp_archive *a, const char *who, lp_inputs *in)
 	if (s.bad)
 		return host->error(ctx, LP_ERR_NOMEM, "%s: out of memory", who);
 	if (!s.n)
-		return host->error(ctx, LP_ERR_NOTFOUND, "%s: the archive has no predictions (no "
-				   "group under /predictions: run loupe.predict(net, split, { archive "
-				   "= run }) first)", who);
+		return host->error(
+		    ctx, LP_ERR_NOTFOUND,
+		    "%s: the archive has no predictions (no "
+		    "group under /predictions: run loupe.predict(net, split, { archive "
+		    "= run }) first)",
+		    who);
 	qsort(s.v, s.n, sizeof(*s.v), by_name);
 	return LP_OK;
 }
@@ -73,6 +79,64 @@ void lp_inputs_free(lp_inputs *in)
 		free(in->splits[i]);
 	free(in->splits);
 	memset(in, 0, sizeof(*in));
+}
+
+int lp_check_probs(lp_ctx *ctx, const char *who, const char *path, int64_t row, const float *p,
+		   int64_t k)
+{
+	double sum = 0;
+
+	for (int64_t c = 0; c < k; c++) {
+		if (!(p[c] >= 0) || isinf(p[c]))
+			return host->error(ctx, LP_ERR_FORMAT,
+					   "%s: %s row %lld, class %lld: %g is not "
+					   "a probability",
+					   who, path, (long long)row, (long long)c, (double)p[c]);
+		sum += p[c];
+	}
+	if (fabs(sum - 1.0) > 1e-3)
+		return host->error(ctx, LP_ERR_FORMAT,
+				   "%s: %s row %lld sums to %.6g, not 1 (softmax "
+				   "probabilities are needed)",
+				   who, path, (long long)row, sum);
+	return LP_OK;
+}
+
+int lp_read_labels(lp_ctx *ctx, lp_archive *a, const char *who, const char *path, int64_t n,
+		   int64_t k, int32_t *labels)
+{
+	int64_t dims[8];
+	int dtype, rank, rc = host->archive_info(a, path, &dtype, &rank, dims);
+
+	if (rc)
+		return rc;
+	if (rank != 1 || dims[0] != n)
+		return host->error(ctx, LP_ERR_SHAPE,
+				   "%s: %s has %lld rows; the probabilities have "
+				   "%lld",
+				   who, path, (long long)(rank ? dims[0] : 0), (long long)n);
+	if ((rc = host->archive_read(a, path, LP_I32, labels, sizeof(int32_t) * (size_t)n)))
+		return rc;
+	for (int64_t i = 0; i < n; i++)
+		if (labels[i] < 0 || labels[i] >= k)
+			return host->error(ctx, LP_ERR_FORMAT,
+					   "%s: %s row %lld is %d, not a class "
+					   "(0 .. %lld)",
+					   who, path, (long long)i, labels[i], (long long)k - 1);
+	return LP_OK;
+}
+
+void lp_labels_path(lp_archive *a, const char *g, char *path, size_t size)
+{
+	int kind = 0;
+	size_t len = strlen(g);
+
+	snprintf(path, size, "/predictions/%s/labels", g);
+	if (host->archive_exists(a, path, &kind) == LP_OK && kind == 2)
+		return;
+	if (len > 9 && strcmp(g + len - 9, "_crossval") == 0)
+		len -= 9;
+	snprintf(path, size, "/dataset/%.*s/labels", (int)len, g);
 }
 
 void lp_findings_init(lp_findings *f)
@@ -127,38 +191,38 @@ static int by_score(const void *a, const void *b)
 }
 
 #define COLUMN(name, T, field, dtype)                                                              \
-	do {                                                                                  \
-		T *col_ = malloc(sizeof(T) * (n ? n : 1));                                    \
-		if (!col_)                                                                    \
-			return LP_ERR_NOMEM;                                                  \
-		for (size_t i = 0; i < n; i++)                                                \
-			col_[i] = (T)f->rows[i].field;                                        \
-		snprintf(path, sizeof path, "%s/findings/" name, group);                      \
-		rc = host->archive_write(a, path, dtype, 1, dims, axes, col_);                \
-		free(col_);                                                                   \
-		if (rc)                                                                       \
-			return rc;                                                            \
+	do {                                                                                       \
+		T *col_ = malloc(sizeof(T) * (n ? n : 1));                                         \
+		if (!col_)                                                                         \
+			return LP_ERR_NOMEM;                                                       \
+		for (size_t i = 0; i < n; i++)                                                     \
+			col_[i] = (T)f->rows[i].field;                                             \
+		snprintf(path, sizeof path, "%s/findings/" name, group);                           \
+		rc = host->archive_write(a, path, dtype, 1, dims, axes, col_);                     \
+		free(col_);                                                                        \
+		if (rc)                                                                            \
+			return rc;                                                                 \
 	} while (0)
 
-#define STRINGS(name, field)                                                                  \
-	do {                                                                                  \
-		const char **col_ = malloc(sizeof(char *) * (n ? n : 1));                     \
-		if (!col_)                                                                    \
-			return LP_ERR_NOMEM;                                                  \
-		for (size_t i = 0; i < n; i++)                                                \
-			col_[i] = f->rows[i].field;                                           \
-		snprintf(path, sizeof path, "%s/findings/" name, group);                      \
-		rc = host->archive_write_strings(a, path, n, col_, "finding");               \
-		free(col_);                                                                   \
-		if (rc)                                                                       \
-			return rc;                                                            \
+#define STRINGS(name, field)                                                                       \
+	do {                                                                                       \
+		const char **col_ = malloc(sizeof(char *) * (n ? n : 1));                          \
+		if (!col_)                                                                         \
+			return LP_ERR_NOMEM;                                                       \
+		for (size_t i = 0; i < n; i++)                                                     \
+			col_[i] = f->rows[i].field;                                                \
+		snprintf(path, sizeof path, "%s/findings/" name, group);                           \
+		rc = host->archive_write_strings(a, path, n, col_, "finding");                     \
+		free(col_);                                                                        \
+		if (rc)                                                                            \
+			return rc;                                                                 \
 	} while (0)
 
 int lp_findings_write(lp_findings *f, lp_archive *a, const char *group)
 {
 	size_t n = f->n;
-	int64_t dims[1] = { (int64_t)n };
-	const char *axes[] = { "finding" };
+	int64_t dims[1] = {(int64_t)n};
+	const char *axes[] = {"finding"};
 	char path[512];
 	int rc;
 

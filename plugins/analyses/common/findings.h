@@ -22,6 +22,17 @@ typedef struct lp_inputs {
 int lp_inputs_read(lp_ctx *ctx, lp_archive *a, const char *who, lp_inputs *in);
 void lp_inputs_free(lp_inputs *in);
 
+/* One row of probabilities checked: finite, >= 0, summing to 1 within 1e-3; the error names
+ * the dataset, row and class. */
+int lp_check_probs(lp_ctx *ctx, const char *who, const char *path, int64_t row, const float *p,
+		   int64_t k);
+/* The labels at path (int, [n]) into labels, each checked to be a class 0 .. k-1. */
+int lp_read_labels(lp_ctx *ctx, lp_archive *a, const char *who, const char *path, int64_t n,
+		   int64_t k, int32_t *labels);
+/* Where the labels of prediction group g are: /predictions/g/labels if written, else
+ * /dataset/<split>/labels, with split = g less a "_crossval" suffix. */
+void lp_labels_path(lp_archive *a, const char *g, char *path, size_t size);
+
 typedef struct lp_finding {
 	const char *kind;        /* "label_issue", "confused_pair", ... (copied) */
 	const char *split;       /* copied */

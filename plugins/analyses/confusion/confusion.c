@@ -3,8 +3,8 @@
  * findings ("12 of 80 'video store' images are predicted 'book store'").
  *
  * Reads /dataset/classes, /predictions/<split>/probs [item, class] and the labels predicted
- * against (/predictions/<split>/labels, else /dataset/<split>/labels). Checks what it reads:
- * probabilities finite, >= 0, rows summing to 1 (within 1e-3), labels in range; an error
+ * against (lp_labels_path: /predictions/<split>/labels, else /dataset/<split>/labels). Checks what
+ * it reads: probabilities finite, >= 0, rows summing to 1 (within 1e-3), labels in range; an error
  * names the dataset and the row. A split with no rows gives empty tables. */
 #include <math.h>
 #include <stdio.h>
@@ -35,36 +35,27 @@ static int init(lp_ctx *ctx, void *st, const lp_params *p)
 	struct state *s = st;
 	s->top = host->param_int(p, "top");
 	if (s->top < 0 || s->top > 1000000)
-		return host->error(ctx, LP_ERR_ARG, "confusion: parameter 'top' = %lld is out of "
-				   "range (0 .. 1000000)", (long long)s->top);
+		return host->error(ctx, LP_ERR_ARG,
+				   "confusion: parameter 'top' = %lld is out of "
+				   "range (0 .. 1000000)",
+				   (long long)s->top);
 	return LP_OK;
 }
 
-/* one row: checked, then counted into the matrix and the top-k hits */
-static int count_row(lp_ctx *ctx, struct split *sp, const char *path, int64_t row,
-		     const float *p)
+/* one row, checked, counted into the matrix and the top-k hits */
+static int count_row(lp_ctx *ctx, struct split *sp, const char *path, int64_t row, const float *p)
 {
 	int32_t y = sp->labels[row];
 	int64_t best = 0, above = 0;
-	double sum = 0;
+	int rc = lp_check_probs(ctx, "confusion", path, row, p, sp->k);
 
-	if (y < 0 || y >= sp->k)
-		return host->error(ctx, LP_ERR_FORMAT, "confusion: label of row %lld of split %s is "
-				   "%d, not a class (0 .. %lld)", (long long)row, sp->name, y,
-				   (long long)sp->k - 1);
+	if (rc)
+		return rc;
 	for (int64_t c = 0; c < sp->k; c++) {
-		if (!(p[c] >= 0) || isinf(p[c]))
-			return host->error(ctx, LP_ERR_FORMAT, "confusion: %s row %lld, class %lld: "
-					   "%g is not a probability", path, (long long)row,
-					   (long long)c, (double)p[c]);
-		sum += p[c];
 		if (p[c] > p[best])
 			best = c;
 		above += p[c] > p[y];
 	}
-	if (fabs(sum - 1.0) > 1e-3)
-		return host->error(ctx, LP_ERR_FORMAT, "confusion: %s row %lld sums to %.6g, not 1 "
-				   "(softmax probabilities are needed)", path, (long long)row, sum);
 	sp->matrix[(int64_t)y * sp->k + best]++;
 	sp->hits[0] += above < 1;
 	sp->hits[1] += above < 3;
@@ -95,10 +86,10 @@ static int count_split(lp_ctx *ctx, lp_archive *a, struct split *sp)
 /* per class: precision, recall, F1, support; and the split's accuracies */
 static int write_split(lp_archive *a, const char *group, const struct split *sp)
 {
-	int64_t k = sp->k, dims[2] = { k, k };
+	int64_t k = sp->k, dims[2] = {k, k};
 	float *pr = calloc((size_t)(3 * k + 1), sizeof(float));
 	int64_t *support = calloc((size_t)k + 1, sizeof(int64_t));
-	const char *axes2[] = { "class", "predicted" }, *axes1[] = { "class" };
+	const char *axes2[] = {"class", "predicted"}, *axes1[] = {"class"};
 	char path[512];
 	int rc = pr && support ? LP_OK : LP_ERR_NOMEM;
 
@@ -108,15 +99,15 @@ static int write_split(lp_archive *a, const char *group, const struct split *sp)
 			support[c] += sp->matrix[c * k + j];
 			col += sp->matrix[j * k + c];
 		}
-		float prec = col ? (float)tp / (float)col : 0, rec = support[c] ? (float)tp /
-									  (float)support[c] : 0;
+		float prec = col ? (float)tp / (float)col : 0,
+		      rec = support[c] ? (float)tp / (float)support[c] : 0;
 		pr[c] = prec, pr[k + c] = rec;
 		pr[2 * k + c] = prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0;
 	}
-#define OUT(leaf, dt, rank, d, ax, data)                                                     \
-	if (!rc) {                                                                           \
-		snprintf(path, sizeof path, "%s/%s/" leaf, group, sp->name);                 \
-		rc = host->archive_write(a, path, dt, rank, d, ax, data);                    \
+#define OUT(leaf, dt, rank, d, ax, data)                                                           \
+	if (!rc) {                                                                                 \
+		snprintf(path, sizeof path, "%s/%s/" leaf, group, sp->name);                       \
+		rc = host->archive_write(a, path, dt, rank, d, ax, data);                          \
 	}
 	OUT("matrix", LP_I64, 2, dims, axes2, sp->matrix)
 	OUT("precision", LP_F32, 1, dims, axes1, pr)
@@ -125,10 +116,10 @@ static int write_split(lp_archive *a, const char *group, const struct split *sp)
 	OUT("support", LP_I64, 1, dims, axes1, support)
 #undef OUT
 	snprintf(path, sizeof path, "%s/%s", group, sp->name);
-	static const char *const top[] = { "top1", "top3", "top5" };
+	static const char *const top[] = {"top1", "top3", "top5"};
 	for (int t = 0; !rc && t < 3; t++)
-		rc = host->archive_attr_number(a, path, top[t], sp->n ? (double)sp->hits[t] /
-							       (double)sp->n : 0.0);
+		rc = host->archive_attr_number(a, path, top[t],
+					       sp->n ? (double)sp->hits[t] / (double)sp->n : 0.0);
 	if (!rc)
 		rc = host->archive_attr_int(a, path, "count", sp->n);
 	free(pr);
@@ -137,14 +128,14 @@ static int write_split(lp_archive *a, const char *group, const struct split *sp)
 }
 
 /* the most confused pairs of a split (true a, predicted b, a != b), largest count first */
-static int pairs(lp_findings *f, const struct split *sp, const char *const *classes,
-		 int64_t top)
+static int pairs(lp_findings *f, const struct split *sp, const char *const *classes, int64_t top)
 {
 	int64_t k = sp->k;
 	for (int64_t t = 0; t < top; t++) {
 		int64_t best = -1, count = 0;
 		for (int64_t i = 0; i < k * k; i++)
-			if (i / k != i % k && sp->matrix[i] > count && !lp_findings_has(f, sp->name, i))
+			if (i / k != i % k && sp->matrix[i] > count &&
+			    !lp_findings_has(f, sp->name, i))
 				best = i, count = sp->matrix[i];
 		if (best < 0)
 			break;
@@ -154,10 +145,15 @@ static int pairs(lp_findings *f, const struct split *sp, const char *const *clas
 		char text[600];
 		snprintf(text, sizeof text, "%lld of %lld '%s' images in %s are predicted '%s'",
 			 (long long)count, (long long)support, classes[a], sp->name, classes[b]);
-		int rc = lp_findings_add(f, &(lp_finding){ .kind = "confused_pair",
-			.split = sp->name, .item = -1, .cls = (int32_t)a, .other_class = (int32_t)b,
-			.other_item = -1, .score = (float)count / (float)support, .text = text,
-			.key = best });
+		int rc = lp_findings_add(f, &(lp_finding){.kind = "confused_pair",
+							  .split = sp->name,
+							  .item = -1,
+							  .cls = (int32_t)a,
+							  .other_class = (int32_t)b,
+							  .other_item = -1,
+							  .score = (float)count / (float)support,
+							  .text = text,
+							  .key = best});
 		if (rc)
 			return rc;
 	}
@@ -167,7 +163,7 @@ static int pairs(lp_findings *f, const struct split *sp, const char *const *clas
 static int read_split(lp_ctx *ctx, lp_archive *a, struct split *sp, int64_t k)
 {
 	char path[256];
-	int dtype, rank, kind = 0;
+	int dtype, rank;
 	int64_t dims[8];
 
 	snprintf(path, sizeof path, "/predictions/%s/probs", sp->name);
@@ -175,26 +171,18 @@ static int read_split(lp_ctx *ctx, lp_archive *a, struct split *sp, int64_t k)
 	if (rc)
 		return rc;
 	if (rank != 2 || dims[1] != k)
-		return host->error(ctx, LP_ERR_SHAPE, "confusion: %s is [%lld, %lld]; /dataset/classes "
-				   "has %lld classes", path, (long long)dims[0],
-				   (long long)(rank > 1 ? dims[1] : 0), (long long)k);
+		return host->error(ctx, LP_ERR_SHAPE,
+				   "confusion: %s is [%lld, %lld]; /dataset/classes "
+				   "has %lld classes",
+				   path, (long long)dims[0], (long long)(rank > 1 ? dims[1] : 0),
+				   (long long)k);
 	sp->n = dims[0], sp->k = k;
-	snprintf(path, sizeof path, "/predictions/%s/labels", sp->name);
-	if ((rc = host->archive_exists(a, path, &kind)))
-		return rc;
-	if (kind != 2)
-		snprintf(path, sizeof path, "/dataset/%s/labels", sp->name);
-	if ((rc = host->archive_info(a, path, &dtype, &rank, dims)))
-		return rc;
-	if (rank != 1 || dims[0] != sp->n)
-		return host->error(ctx, LP_ERR_SHAPE, "confusion: %s has %lld rows; the "
-				   "probabilities have %lld", path, (long long)(rank ? dims[0] : 0),
-				   (long long)sp->n);
+	lp_labels_path(a, sp->name, path, sizeof path);
 	sp->labels = malloc(sizeof(int32_t) * (size_t)(sp->n + 1));
 	sp->matrix = calloc((size_t)(k * k + 1), sizeof(int64_t));
 	if (!sp->labels || !sp->matrix)
 		return host->error(ctx, LP_ERR_NOMEM, "confusion: out of memory");
-	if ((rc = host->archive_read(a, path, LP_I32, sp->labels, sizeof(int32_t) * (size_t)sp->n)))
+	if ((rc = lp_read_labels(ctx, a, "confusion", path, sp->n, k, sp->labels)))
 		return rc;
 	return count_split(ctx, a, sp);
 }
@@ -208,7 +196,7 @@ static int run(lp_ctx *ctx, void *st, const lp_analysis_io *io)
 
 	lp_findings_init(&f);
 	for (size_t i = 0; !rc && i < in.nsplits; i++) {
-		struct split sp = { .name = in.splits[i] };
+		struct split sp = {.name = in.splits[i]};
 		rc = read_split(ctx, io->archive, &sp, (int64_t)in.nclasses);
 		if (!rc)
 			rc = write_split(io->archive, io->group, &sp);
@@ -225,21 +213,21 @@ static int run(lp_ctx *ctx, void *st, const lp_analysis_io *io)
 }
 
 static const lp_param_spec params[] = {
-	{ "top", LP_PARAM_INT, "20", "how many confused pairs per split become findings" },
-	{ 0 },
+    {"top", LP_PARAM_INT, "20", "how many confused pairs per split become findings"},
+    {0},
 };
 
-static const lp_analysis_vtable vt = { .size = sizeof vt, .init = init, .run = run };
+static const lp_analysis_vtable vt = {.size = sizeof vt, .init = init, .run = run};
 
 static const lp_plugin desc = {
-	LP_PLUGIN_HEADER,
-	.kind = LP_KIND_ANALYSIS,
-	.name = "confusion",
-	.version = "1.0.0",
-	.summary = "confusion matrix, per-class precision/recall/F1, top-1/3/5, confused pairs",
-	.params = params,
-	.state_size = sizeof(struct state),
-	.vtable = &vt,
+    LP_PLUGIN_HEADER,
+    .kind = LP_KIND_ANALYSIS,
+    .name = "confusion",
+    .version = "1.0.0",
+    .summary = "confusion matrix, per-class precision/recall/F1, top-1/3/5, confused pairs",
+    .params = params,
+    .state_size = sizeof(struct state),
+    .vtable = &vt,
 };
 
 LP_PLUGIN_DEFINE_HOST(desc, an_host)
