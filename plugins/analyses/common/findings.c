@@ -139,6 +139,33 @@ void lp_labels_path(lp_archive *a, const char *g, char *path, size_t size)
 	snprintf(path, size, "/dataset/%.*s/labels", (int)len, g);
 }
 
+static int crossval(const char *g)
+{
+	size_t len = strlen(g);
+	return len > 9 && strcmp(g + len - 9, "_crossval") == 0;
+}
+
+int lp_group_superseded(const lp_inputs *in, const char *g)
+{
+	char twin[300];
+
+	snprintf(twin, sizeof twin, "%s_crossval", g);
+	for (size_t i = 0; i < in->nsplits; i++)
+		if (strcmp(in->splits[i], twin) == 0)
+			return 1;
+	return 0;
+}
+
+void lp_group_split(const char *g, char *split, size_t size)
+{
+	snprintf(split, size, "%.*s", (int)(strlen(g) - (crossval(g) ? 9 : 0)), g);
+}
+
+int lp_group_in_sample(const char *g)
+{
+	return strcmp(g, "train") == 0;
+}
+
 void lp_findings_init(lp_findings *f)
 {
 	memset(f, 0, sizeof(*f));

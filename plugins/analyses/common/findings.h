@@ -33,6 +33,14 @@ int lp_read_labels(lp_ctx *ctx, lp_archive *a, const char *who, const char *path
  * /dataset/<split>/labels, with split = g less a "_crossval" suffix. */
 void lp_labels_path(lp_archive *a, const char *g, char *path, size_t size);
 
+/* Prediction groups: g_crossval (out-of-sample, loupe.crossval_predict) supersedes g; the
+ * split of a group is its name less "_crossval". */
+int lp_group_superseded(const lp_inputs *in, const char *g);
+void lp_group_split(const char *g, char *split, size_t size);
+/* Probabilities of a training split that are not out-of-sample: the model learnt those
+ * labels, wrong ones included */
+int lp_group_in_sample(const char *g);
+
 typedef struct lp_finding {
 	const char *kind;        /* "label_issue", "confused_pair", ... (copied) */
 	const char *split;       /* copied */

@@ -355,14 +355,12 @@ static int one_split(lp_ctx *ctx, const struct state *s, const lp_analysis_io *i
 		     const lp_inputs *in, const char *g, lp_findings *f)
 {
 	char probs[300], labels[300], out[512], split[256];
-	size_t len = strlen(g);
-	int in_sample = !(len > 9 && strcmp(g + len - 9, "_crossval") == 0);
+	int in_sample = lp_group_in_sample(g);
 	lp_joint j = {0};
 	struct items it;
 	int64_t issues = 0, estimated = 0;
 
-	snprintf(split, sizeof split, "%.*s", in_sample ? (int)len : (int)len - 9, g);
-	in_sample = in_sample && strcmp(split, "train") == 0;
+	lp_group_split(g, split, sizeof split);
 	snprintf(probs, sizeof probs, "/predictions/%s/probs", g);
 	lp_labels_path(io->archive, g, labels, sizeof labels);
 	snprintf(out, sizeof out, "%s/%s", io->group, split);
@@ -410,17 +408,6 @@ static int one_split(lp_ctx *ctx, const struct state *s, const lp_analysis_io *i
 	return rc;
 }
 
-/* a group g is used unless it is the in-sample twin of a g_crossval that exists */
-static int superseded(const lp_inputs *in, const char *g)
-{
-	char twin[300];
-	snprintf(twin, sizeof twin, "%s_crossval", g);
-	for (size_t i = 0; i < in->nsplits; i++)
-		if (strcmp(in->splits[i], twin) == 0)
-			return 1;
-	return 0;
-}
-
 static int run(lp_ctx *ctx, void *st, const lp_analysis_io *io)
 {
 	lp_inputs in;
@@ -429,7 +416,7 @@ static int run(lp_ctx *ctx, void *st, const lp_analysis_io *io)
 
 	lp_findings_init(&f);
 	for (size_t i = 0; !rc && i < in.nsplits; i++)
-		if (!superseded(&in, in.splits[i]))
+		if (!lp_group_superseded(&in, in.splits[i]))
 			rc = one_split(ctx, st, io, &in, in.splits[i], &f);
 	if (!rc)
 		rc = lp_findings_write(&f, io->archive, io->group);
