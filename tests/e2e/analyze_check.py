@@ -183,18 +183,32 @@ refused("unknown parameter", good, ["unknown parameter 'tpo'", "did you mean 'to
         "confusion", "tpo=3")
 refused("a parameter out of range", good, ["'top'", "out of range"], "confusion", "top=-1")
 
+ALL = ("ambiguous", "confusion", "label_issues", "overlap")
 empty = variant("empty", classes, {"test": (np.zeros(0, np.int32), np.zeros((0, K)))})
-rc, out = analyze(empty, "confusion")
+rc, out = analyze(empty)
 with h5py.File(empty, "r") as f:
     g = f["analyses/confusion"]
-    check(rc == 0 and g["findings"].attrs["count"] == 0 and g["test"].attrs["count"] == 0 and
-          not g["test/matrix"][()].any(), f"N = 0: empty tables: {out.strip()}")
+    check(rc == 0 and all(f[f"analyses/{a}/findings"].attrs["count"] == 0 for a in ALL) and
+          g["test"].attrs["count"] == 0 and not g["test/matrix"][()].any(),
+          f"N = 0: every analysis gives empty tables: {out.strip()}")
 one = variant("one", ["only"], {"test": (np.zeros(4, np.int32), np.ones((4, 1)))})
-rc, out = analyze(one, "confusion")
+rc, out = analyze(one)
 with h5py.File(one, "r") as f:
     g = f["analyses/confusion"]
-    check(rc == 0 and g["test"].attrs["top1"] == 1 and g["findings"].attrs["count"] == 0,
-          f"one class: accuracy 1, no pairs: {out.strip()}")
+    check(rc == 0 and g["test"].attrs["top1"] == 1 and
+          all(f[f"analyses/{a}/findings"].attrs["count"] == 0 for a in ALL),
+          f"one class: accuracy 1, no findings anywhere: {out.strip()}")
+lab6 = labels % 6  # class 6 has no items
+rc, out = analyze(variant("noitems", classes, {"test": (lab6, probs)}))
+check(rc == 0, f"a class with no items: every analysis runs: {out.strip()[-200:]}")
+flat = np.full((N, K), 1.0 / K, np.float32)
+path = variant("flat", classes, {"test": (labels, flat)})
+rc, out = analyze(path)
+with h5py.File(path, "r") as f:
+    li = f["analyses/label_issues"]
+    check(rc == 0 and li["test"].attrs["label_issues"] == 0 and
+          f["analyses/overlap/findings"].attrs["count"] == 0,
+          f"all predictions equal: no label issues, no overlapping pair: {out.strip()[-200:]}")
 
 if failures:
     print(f"{len(failures)} check(s) failed")

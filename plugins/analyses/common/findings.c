@@ -255,7 +255,8 @@ int lp_findings_write(lp_findings *f, lp_archive *a, const char *group)
 
 	for (size_t i = 0; i < n; i++)
 		f->rows[i].key = (int64_t)i; /* keys were the plugin's; done with them */
-	qsort(f->rows, n, sizeof(*f->rows), by_score);
+	if (n)
+		qsort(f->rows, n, sizeof(*f->rows), by_score);
 	STRINGS("kind", kind);
 	STRINGS("split", split);
 	COLUMN("item", int64_t, item, LP_I64);

@@ -49,10 +49,12 @@ static int thresholds(void *user, int64_t row0, int64_t rows, const float *p)
 }
 
 /* the guessed true label of one row (joint.h: confident classes only; else P / t) */
-static int64_t guess(const lp_joint *j, const float *p)
+static int64_t guess(const lp_joint *j, const float *p, int64_t y)
 {
 	int64_t best = -1, rel = 0;
 
+	if (lp_flat_row(p, j->k))
+		return y; /* a model that says nothing has nothing against the label */
 	for (int64_t c = 0; c < j->k; c++) {
 		if (p[c] >= j->t[c] - 1e-6 && (best < 0 || p[c] > p[best]))
 			best = c;
@@ -68,7 +70,7 @@ static int count(void *user, int64_t row0, int64_t rows, const float *p)
 	lp_joint *j = s->j;
 
 	for (int64_t i = 0; i < rows; i++) {
-		int64_t g = guess(j, p + i * j->k);
+		int64_t g = guess(j, p + i * j->k, j->labels[row0 + i]);
 		j->guess[row0 + i] = g;
 		j->c[(int64_t)j->labels[row0 + i] * j->k + g]++;
 	}
@@ -164,6 +166,14 @@ int lp_joint_compute(lp_ctx *ctx, lp_archive *a, const char *who, const char *pr
 		finish(j);
 	free(s.sum);
 	return rc;
+}
+
+int lp_flat_row(const float *p, int64_t k)
+{
+	for (int64_t c = 1; c < k; c++)
+		if (p[c] != p[0])
+			return 0;
+	return 1;
 }
 
 void lp_joint_free(lp_joint *j)

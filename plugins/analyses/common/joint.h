@@ -45,6 +45,10 @@ void lp_joint_free(lp_joint *j);
 int lp_joint_rows(lp_ctx *ctx, lp_archive *a, const lp_joint *j,
 		  int (*fn)(void *user, int64_t row0, int64_t rows, const float *p), void *user);
 
+/* Whether a row's probabilities are all equal: the model tells nothing about the item. Such an
+ * item counts as its own label in C, and as no evidence in the estimates. */
+int lp_flat_row(const float *p, int64_t k);
+
 /* Whether classes a and b overlap: each loses at least `share` of its mass to the other in Q
  * (Q[a][b] >= share * row_a and Q[b][a] >= share * row_b). Flipped labels spread over all
  * classes and rarely pass this; two classes the model cannot separate do. */

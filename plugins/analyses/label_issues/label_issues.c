@@ -91,14 +91,17 @@ static int gather(void *user, int64_t row0, int64_t rows, const float *p)
 		it->suggested[i] = (int32_t)(best < 0 ? y : best);
 		it->p_sugg[i] = best < 0 ? 0 : row[best];
 		it->veto[i] = row[y] + 1e-6 >= (best < 0 ? 0 : row[best]);
+		int flat = lp_flat_row(row, k); /* no evidence either way: not in the estimate */
 		for (int64_t c = 0; c < k; c++) {
 			if (c == y)
 				continue;
-			it->wrong[bin_of(row[c])]++;
+			if (!flat)
+				it->wrong[bin_of(row[c])]++;
 			if (j->cc[y * k + c] > 0)
 				lp_heap_push(&it->noise[y * k + c], row[c] - row[y], i);
 		}
-		it->self[bin_of(row[y])]++;
+		if (!flat)
+			it->self[bin_of(row[y])]++;
 		lp_heap_push(&it->low[y], -row[y], i);
 	}
 	return LP_OK;
