@@ -95,50 +95,6 @@ static int check_keys(lp_ctx *ctx, const struct chosen *c, char **args, size_t n
 	return 0;
 }
 
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[64];
-
-	if (la >= 63 || lb >= 63)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-			best = up + 1 < best ? up + 1 : best;
-			best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb];
-}
-
-/* no analysis of that name: the nearest one, and the list */
-static void unknown(lp_ctx *ctx, const char *name)
-{
-	struct chosen all = { .n = 0 };
-	const char *best = NULL;
-	size_t bd = 3;
-	char list[1024] = "";
-
-	fprintf(stderr, "loupe analyze: %s", lp_ctx_errmsg(ctx));
-	lp_analysis_list(ctx, add_plugin, &all);
-	for (size_t i = 0; i < all.n; i++) {
-		size_t d = distance(name, all.p[i]->name);
-		if (d < bd)
-			best = all.p[i]->name, bd = d;
-		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
-			 all.p[i]->name);
-	}
-	if (best)
-		fprintf(stderr, "; did you mean '%s'?", best);
-	fprintf(stderr, " (analyses: %s)\n", all.n ? list : "none");
-}
-
 static int choose(lp_ctx *ctx, char **names, size_t nnames, struct chosen *c)
 {
 	c->n = 0;
@@ -146,7 +102,7 @@ static int choose(lp_ctx *ctx, char **names, size_t nnames, struct chosen *c)
 		return lp_analysis_list(ctx, add_plugin, c) ? 2 : c->n ? 0 : 2;
 	for (size_t i = 0; i < nnames && c->n < MAX_NAMES; i++)
 		if (lp_plugin_find(ctx, names[i], LP_KIND_ANALYSIS, &c->p[c->n++])) {
-			unknown(ctx, names[i]);
+			fprintf(stderr, "loupe analyze: %s\n", lp_ctx_errmsg(ctx));
 			return 2;
 		}
 	return 0;

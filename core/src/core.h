@@ -44,6 +44,8 @@ const lp_host *lpi_host(void);
 /* dataset.c: key=value pairs as sorted text ("a=1, b=\"x\""), malloc'd; NULL out of memory */
 struct lp_kv;
 char *lpi_kv_text(const struct lp_kv *kvs, size_t n);
+/* params.c: Levenshtein distance of two short names (99 for names of 63 bytes or more) */
+size_t lpi_edit_distance(const char *a, const char *b);
 /* params.c: after a plugin's init/open, an error if it read a parameter it never declared */
 int lpi_params_check_reads(lp_ctx *ctx, const lp_params *p);
 

@@ -87,7 +87,7 @@ int lpi_check_params(lp_ctx *ctx, const char *path, const lp_plugin *p)
 	return LP_OK;
 }
 
-static size_t edit_distance(const char *a, const char *b)
+size_t lpi_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b), row[64];
 
@@ -118,7 +118,7 @@ static int unknown_key(lp_ctx *ctx, const lp_plugin *p, const char *key)
 	char known[1024] = "";
 
 	for (size_t i = 0; i < n; i++) {
-		size_t d = edit_distance(key, p->params[i].name);
+		size_t d = lpi_edit_distance(key, p->params[i].name);
 		if (d < best) {
 			best = d;
 			guess = p->params[i].name;

@@ -431,6 +431,32 @@ out_close:
 	return rc;
 }
 
+/* "did you mean 'x'? " for the .so in dirs whose stem is nearest to name (at most 2 edits) */
+static void nearest_name(const char *const *dirs, size_t n, const char *name, char *out,
+			 size_t size)
+{
+	size_t best = 3;
+
+	for (size_t i = 0; i < n; i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *e;
+		char stem[256];
+
+		while (d && (e = readdir(d))) {
+			size_t len = strlen(e->d_name), dist;
+			if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0 || len - 3 >= sizeof stem)
+				continue;
+			snprintf(stem, sizeof stem, "%.*s", (int)(len - 3), e->d_name);
+			if ((dist = lpi_edit_distance(name, stem)) < best) {
+				best = dist;
+				snprintf(out, size, "did you mean '%s'? ", stem);
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+}
+
 int lp_plugin_find(lp_ctx *ctx, const char *name, int kind, const lp_plugin **out)
 {
 	const char *const *dirs;
@@ -457,8 +483,10 @@ int lp_plugin_find(lp_ctx *ctx, const char *name, int kind, const lp_plugin **ou
 			len += snprintf(searched + len, sizeof searched - len, "%s%s", i ? ", " : "",
 					dirs[i]);
 	}
-	return lp_error(ctx, LP_ERR_NOTFOUND, "plugin: no %s plugin '%s' found (searched: %s; "
-			"see `loupe plugins`)", kind ? lp_plugin_kind_name(kind) : "", name,
+	char guess[300] = "";
+	nearest_name(dirs, n, name, guess, sizeof guess);
+	return lp_error(ctx, LP_ERR_NOTFOUND, "plugin: no %s plugin '%s' found (%ssearched: %s; "
+			"see `loupe plugins`)", kind ? lp_plugin_kind_name(kind) : "", name, guess,
 			n ? searched : "no directories");
 }
 

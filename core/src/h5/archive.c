@@ -570,18 +570,28 @@ int lp_archive_info(lp_archive *a, const char *path, int *dtype, int *rank, int6
 	return LP_OK;
 }
 
-int lp_archive_read(lp_archive *a, const char *path, int dtype, void *dst, size_t bytes)
+/* The dataset at path, opened, with the memory type and element size of dtype. */
+static int open_for_read(lp_archive *a, const char *path, int dtype, hid_t *d, meta *m,
+			 hid_t *mtype, size_t *elem)
 {
-	hid_t ftype = -1, mtype = -1, d = -1;
-	size_t elem = 0;
-	meta m;
+	hid_t ftype = -1;
 	int ret = check_path(a, path, 0);
 
-	if (!ret && dtype_map(dtype, &ftype, &mtype, &elem))
+	if (!ret && dtype_map(dtype, &ftype, mtype, elem))
 		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: unknown dtype %d", a->path,
 			       path, dtype);
 	if (!ret)
-		ret = open_dset(a, path, &d, &m);
+		ret = open_dset(a, path, d, m);
+	return ret;
+}
+
+int lp_archive_read(lp_archive *a, const char *path, int dtype, void *dst, size_t bytes)
+{
+	hid_t mtype = -1, d = -1;
+	size_t elem = 0;
+	meta m;
+	int ret = open_for_read(a, path, dtype, &d, &m, &mtype, &elem);
+
 	if (ret)
 		return ret;
 	if (!meta_dtype(&m))
@@ -629,17 +639,12 @@ out_fs:
 int lp_archive_read_rows(lp_archive *a, const char *path, int dtype, int64_t row0, int64_t nrows,
 			 void *dst, size_t bytes)
 {
-	hid_t ftype = -1, mtype = -1, d = -1;
+	hid_t mtype = -1, d = -1;
 	size_t elem = 0;
 	uint64_t per_row = 1;
 	meta m;
-	int ret = check_path(a, path, 0);
+	int ret = open_for_read(a, path, dtype, &d, &m, &mtype, &elem);
 
-	if (!ret && dtype_map(dtype, &ftype, &mtype, &elem))
-		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: unknown dtype %d", a->path,
-			       path, dtype);
-	if (!ret)
-		ret = open_dset(a, path, &d, &m);
 	if (ret)
 		return ret;
 	for (int i = 1; i < m.rank; i++)

@@ -533,6 +533,44 @@ static lua_Integer list_int(lua_State *L, const char *key, lua_Integer i, lua_In
 	return v;
 }
 
+/* options items (1-based item numbers) and labels (one class per item): each array stays on the
+ * stack, alive until the loader has copied it */
+static void read_lists(lua_State *L, lp_split *s, lp_loader_opts *o)
+{
+	int64_t *items = NULL;
+	if (lua_getfield(L, 2, "items") != LUA_TNIL) {
+		if (!lua_istable(L, -1))
+			luaL_error(L, "loader: option 'items' must be a list of item "
+					  "numbers (1-based), not a %s", luaL_typename(L, -1));
+		lua_Integer n = luaL_len(L, -1);
+		items = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(n > 0 ? n : 1), 0);
+		lua_insert(L, -2); /* keep the array alive under the list until the loader copies it */
+		for (lua_Integer i = 1; i <= n; i++)
+			items[i - 1] = (int64_t)list_int(L, "items", i, 1, lp_split_count(s),
+							 "an item of the split") - 1;
+		o->items = items;
+		o->nitems = n;
+	}
+	lua_pop(L, 1);
+	if (lua_getfield(L, 2, "labels") != LUA_TNIL) {
+		if (!lua_istable(L, -1))
+			luaL_error(L, "loader: option 'labels' must be a list of class "
+					  "numbers (0-based), not a %s", luaL_typename(L, -1));
+		lua_Integer n = luaL_len(L, -1);
+		if (n != lp_split_count(s))
+			luaL_error(L, "loader: option 'labels' has %d entries; split %s has %d "
+					  "items", (int)n, lp_split_name(s), (int)lp_split_count(s));
+		int32_t *lab = lua_newuserdatauv(L, sizeof(int32_t) * (size_t)(n > 0 ? n : 1), 0);
+		lua_insert(L, -2);
+		for (lua_Integer i = 1; i <= n; i++)
+			lab[i - 1] = (int32_t)list_int(L, "labels", i, 0,
+						       (lua_Integer)lp_dataset_classes(lp_split_dataset(s), NULL) - 1,
+						       "a class (0-based)");
+		o->labels = lab;
+	}
+	lua_pop(L, 1);
+}
+
 /* loupe.loader(split, { batch, size, ... }) */
 static int l_loader(lua_State *L)
 {
@@ -555,38 +593,7 @@ static int l_loader(lua_State *L)
 	o.threads = opt_int(L, 2, "threads", cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus, 0, 64);
 	o.prefetch = opt_int(L, 2, "prefetch", 2, 0, 64);
 	read_augment(L, 2, &o.aug);
-	int64_t *items = NULL;
-	if (lua_getfield(L, 2, "items") != LUA_TNIL) {
-		if (!lua_istable(L, -1))
-			return luaL_error(L, "loader: option 'items' must be a list of item "
-					  "numbers (1-based), not a %s", luaL_typename(L, -1));
-		lua_Integer n = luaL_len(L, -1);
-		items = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(n > 0 ? n : 1), 0);
-		lua_insert(L, -2); /* keep the array alive under the list until the loader copies it */
-		for (lua_Integer i = 1; i <= n; i++)
-			items[i - 1] = (int64_t)list_int(L, "items", i, 1, lp_split_count(s),
-							 "an item of the split") - 1;
-		o.items = items;
-		o.nitems = n;
-	}
-	lua_pop(L, 1);
-	if (lua_getfield(L, 2, "labels") != LUA_TNIL) {
-		if (!lua_istable(L, -1))
-			return luaL_error(L, "loader: option 'labels' must be a list of class "
-					  "numbers (0-based), not a %s", luaL_typename(L, -1));
-		lua_Integer n = luaL_len(L, -1);
-		if (n != lp_split_count(s))
-			return luaL_error(L, "loader: option 'labels' has %d entries; split %s has %d "
-					  "items", (int)n, lp_split_name(s), (int)lp_split_count(s));
-		int32_t *lab = lua_newuserdatauv(L, sizeof(int32_t) * (size_t)(n > 0 ? n : 1), 0);
-		lua_insert(L, -2);
-		for (lua_Integer i = 1; i <= n; i++)
-			lab[i - 1] = (int32_t)list_int(L, "labels", i, 0,
-						       (lua_Integer)lp_dataset_classes(lp_split_dataset(s), NULL) - 1,
-						       "a class (0-based)");
-		o.labels = lab;
-	}
-	lua_pop(L, 1);
+	read_lists(L, s, &o);
 	o.random_pixels = opt_bool(L, 2, "random_pixels", 0);
 	loader_box *b = lua_newuserdatauv(L, sizeof(*b), 2);
 	b->ld = NULL;

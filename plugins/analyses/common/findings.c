@@ -281,3 +281,21 @@ void lp_findings_free(lp_findings *f)
 	free(f->rows);
 	lp_findings_init(f);
 }
+
+int lp_run_groups(lp_ctx *ctx, void *state, const lp_analysis_io *io, const char *who, int all,
+		  lp_group_fn fn)
+{
+	lp_inputs in;
+	lp_findings f;
+	int rc = lp_inputs_read(ctx, io->archive, who, &in);
+
+	lp_findings_init(&f);
+	for (size_t i = 0; !rc && i < in.nsplits; i++)
+		if (all || !lp_group_superseded(&in, in.splits[i]))
+			rc = fn(ctx, state, io, &in, in.splits[i], &f);
+	if (!rc)
+		rc = lp_findings_write(&f, io->archive, io->group);
+	lp_findings_free(&f);
+	lp_inputs_free(&in);
+	return rc;
+}

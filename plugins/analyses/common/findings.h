@@ -65,4 +65,11 @@ int lp_findings_has(const lp_findings *f, const char *split, int64_t key);
 int lp_findings_write(lp_findings *f, lp_archive *a, const char *group);
 void lp_findings_free(lp_findings *f);
 
+/* The run() every analysis has: the inputs, fn for each prediction group (all of them, or with
+ * all = 0 only those no g_crossval supersedes), then the findings table under io->group. */
+typedef int (*lp_group_fn)(lp_ctx *ctx, void *state, const lp_analysis_io *io,
+			   const lp_inputs *in, const char *group, lp_findings *f);
+int lp_run_groups(lp_ctx *ctx, void *state, const lp_analysis_io *io, const char *who, int all,
+		  lp_group_fn fn);
+
 #endif

@@ -187,29 +187,25 @@ static int read_split(lp_ctx *ctx, lp_archive *a, struct split *sp, int64_t k)
 	return count_split(ctx, a, sp);
 }
 
-static int run(lp_ctx *ctx, void *st, const lp_analysis_io *io)
+static int one_split(lp_ctx *ctx, void *st, const lp_analysis_io *io, const lp_inputs *in,
+		     const char *g, lp_findings *f)
 {
 	struct state *s = st;
-	lp_inputs in;
-	lp_findings f;
-	int rc = lp_inputs_read(ctx, io->archive, "confusion", &in);
+	struct split sp = {.name = g};
+	int rc = read_split(ctx, io->archive, &sp, (int64_t)in->nclasses);
 
-	lp_findings_init(&f);
-	for (size_t i = 0; !rc && i < in.nsplits; i++) {
-		struct split sp = {.name = in.splits[i]};
-		rc = read_split(ctx, io->archive, &sp, (int64_t)in.nclasses);
-		if (!rc)
-			rc = write_split(io->archive, io->group, &sp);
-		if (!rc)
-			rc = pairs(&f, &sp, (const char *const *)in.classes, s->top);
-		free(sp.labels);
-		free(sp.matrix);
-	}
 	if (!rc)
-		rc = lp_findings_write(&f, io->archive, io->group);
-	lp_findings_free(&f);
-	lp_inputs_free(&in);
+		rc = write_split(io->archive, io->group, &sp);
+	if (!rc)
+		rc = pairs(f, &sp, (const char *const *)in->classes, s->top);
+	free(sp.labels);
+	free(sp.matrix);
 	return rc;
+}
+
+static int run(lp_ctx *ctx, void *st, const lp_analysis_io *io)
+{
+	return lp_run_groups(ctx, st, io, "confusion", 1, one_split);
 }
 
 static const lp_param_spec params[] = {

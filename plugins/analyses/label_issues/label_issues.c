@@ -354,9 +354,10 @@ static int cap_flags(struct items *it, double share, int64_t m)
 	return LP_OK;
 }
 
-static int one_split(lp_ctx *ctx, const struct state *s, const lp_analysis_io *io,
-		     const lp_inputs *in, const char *g, lp_findings *f)
+static int one_split(lp_ctx *ctx, void *state, const lp_analysis_io *io, const lp_inputs *in,
+		     const char *g, lp_findings *f)
 {
+	const struct state *s = state;
 	char probs[300], labels[300], out[512], split[256];
 	int in_sample = lp_group_in_sample(g);
 	lp_joint j = {0};
@@ -413,19 +414,7 @@ static int one_split(lp_ctx *ctx, const struct state *s, const lp_analysis_io *i
 
 static int run(lp_ctx *ctx, void *st, const lp_analysis_io *io)
 {
-	lp_inputs in;
-	lp_findings f;
-	int rc = lp_inputs_read(ctx, io->archive, "label_issues", &in);
-
-	lp_findings_init(&f);
-	for (size_t i = 0; !rc && i < in.nsplits; i++)
-		if (!lp_group_superseded(&in, in.splits[i]))
-			rc = one_split(ctx, st, io, &in, in.splits[i], &f);
-	if (!rc)
-		rc = lp_findings_write(&f, io->archive, io->group);
-	lp_findings_free(&f);
-	lp_inputs_free(&in);
-	return rc;
+	return lp_run_groups(ctx, st, io, "label_issues", 0, one_split);
 }
 
 static const lp_param_spec params[] = {

@@ -243,9 +243,10 @@ static int pass_new(lp_ctx *ctx, const lp_joint *j, const struct state *st, stru
 	return LP_OK;
 }
 
-static int one_split(lp_ctx *ctx, const struct state *st, const lp_analysis_io *io,
-		     const lp_inputs *in, const char *g, lp_findings *f)
+static int one_split(lp_ctx *ctx, void *state, const lp_analysis_io *io, const lp_inputs *in,
+		     const char *g, lp_findings *f)
 {
+	const struct state *st = state;
 	char probs[300], labels[300], out[600], split[256];
 	lp_joint j = {0};
 	struct pass s;
@@ -288,19 +289,7 @@ static int one_split(lp_ctx *ctx, const struct state *st, const lp_analysis_io *
 
 static int run(lp_ctx *ctx, void *st, const lp_analysis_io *io)
 {
-	lp_inputs in;
-	lp_findings f;
-	int rc = lp_inputs_read(ctx, io->archive, "overlap", &in);
-
-	lp_findings_init(&f);
-	for (size_t i = 0; !rc && i < in.nsplits; i++)
-		if (!lp_group_superseded(&in, in.splits[i]))
-			rc = one_split(ctx, st, io, &in, in.splits[i], &f);
-	if (!rc)
-		rc = lp_findings_write(&f, io->archive, io->group);
-	lp_findings_free(&f);
-	lp_inputs_free(&in);
-	return rc;
+	return lp_run_groups(ctx, st, io, "overlap", 0, one_split);
 }
 
 static const lp_param_spec params[] = {
