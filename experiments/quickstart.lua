@@ -18,19 +18,21 @@
 -- Usage: loupe run experiments/quickstart.lua [ARCHIVE] [key=value ...]
 --   ARCHIVE   default runs/quickstart.h5 (a text report goes next to it: ARCHIVE minus .h5 + .txt)
 --   seed=1 epochs=5 train=1500 test=400 width=0.25 batch=32 lr=0.01 threads=2 folds=2
+--   classes=10
 local loupe = require "loupe"
 local mini = require "loupe.models.alexnet_mini"
 
 local o, out = require "loupe.args"(arg, "quickstart", "runs/quickstart.h5", {
   seed = 1, epochs = 5, train = 1500, test = 400, width = 0.25, batch = 32, lr = 0.01,
-  threads = 2, folds = 2 })
+  threads = 2, folds = 2, classes = 10 })
 
 loupe.seed(o.seed)
 local dir = out:match("^(.*)/[^/]*$")
 if dir then loupe.mkdir(dir) end
 local run <close> = loupe.archive(out, { script = arg[0] })
 
-local ds = loupe.dataset("synthetic", { seed = o.seed, train = o.train, test = o.test })
+local ds = loupe.dataset("synthetic", { seed = o.seed, train = o.train, test = o.test,
+                                       classes = o.classes })
 local train, test = ds:split("train"), ds:split("test")
 ds:write(run) -- decodes each item once: statistics, fingerprint, ground truth
 
@@ -59,7 +61,7 @@ end, train, {
   eval = { resize = 36, mean = 0.5, std = 0.25 }, seed = o.seed, threads = o.threads,
   archive = run, quiet = true })
 cv:free()
-local analyses = loupe.analyze(run, { "confusion", "label_issues", "overlap" })
+local analyses = loupe.analyze(run, { "confusion", "label_issues", "overlap", "ambiguous" })
 
 -- the report: accuracy, and the pairs of classes the model mixes up most on the test split
 local classes = ds.classes

@@ -81,11 +81,15 @@ int lp_analyze(lp_ctx *ctx, lp_archive *run, const char *name, const lp_kv *kv, 
 		rc = stamp(run, tmp, p, kv, n, now() - t0);
 	if (!rc)
 		rc = lp_archive_move(run, tmp, final);
-	if (rc) { /* the message stays; the temporary group goes */
+	if (rc) { /* the message stays, naming the archive; the temporary group goes */
 		char keep[1024];
+		const char *path = lp_archive_path(run);
 		snprintf(keep, sizeof keep, "%s", lp_ctx_errmsg(ctx));
 		lp_archive_remove(run, tmp);
-		lp_error(ctx, rc, "%s", keep);
+		if (strstr(keep, path))
+			lp_error(ctx, rc, "%s", keep);
+		else
+			lp_error(ctx, rc, "%s: %s", path, keep);
 	}
 	free(state);
 	lp_params_free(params);

@@ -5,8 +5,8 @@ From a sound run archive and checkpoint (tests/e2e/damage_run.lua make) the test
 corpus of damaged copies: truncations, random bit flips anywhere, scrambled blocks, bit flips
 inside the tensor data of the checkpoint (found with h5py's chunk index), and checkpoints whose
 weights hold NaN or infinity (written by h5py: valid HDF5, wrong numbers). Every file goes
-through `loupe compare` and, in one loupe process (damage_run.lua read), through net:load,
-resume = FILE and a read of every dataset. Passes when:
+through `loupe compare` and `loupe analyze` and, in one loupe process (damage_run.lua read),
+through net:load, resume = FILE and a read of every dataset. Passes when:
   - nothing crashes (no signal, no sanitizer report, the reader never dies mid-file);
   - every error names the file it is about;
   - every bit flip in checkpoint tensor data is refused by net:load, resume and reading the
@@ -135,6 +135,20 @@ for path, kind, damage, must in corpus:
             fail(f"compare's error does not name {path} ({damage}): {p.stderr.strip()}")
     else:
         stats["compare not detected"] += 1
+
+# ---- loupe analyze: it opens the file for writing (a work copy) and reads every table ----------
+stats["analyze refused"] = stats["analyze ran"] = 0
+for path, kind, damage, must in corpus:
+    p = subprocess.run([LOUPE, "analyze", path], capture_output=True, text=True,
+                       errors="replace")
+    if crashed(p.returncode, p.stderr):
+        fail(f"analyze crashed on {path} ({damage}): rc {p.returncode}: {p.stderr[-400:]}")
+    elif p.returncode != 0:
+        stats["analyze refused"] += 1
+        if path not in p.stderr:
+            fail(f"analyze's error does not name {path} ({damage}): {p.stderr.strip()[-300:]}")
+    else:
+        stats["analyze ran"] += 1
 
 # ---- net:load, resume, reading every dataset: one loupe process, restarted after a crash ----
 results = {}

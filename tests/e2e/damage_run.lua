@@ -1,5 +1,5 @@
 -- damage_run.lua MODE ARCHIVE CKPT_DIR [FILE_LIST] — for tests/e2e/damage_check.py.
---   make: train 2 epochs of a small net, writing ARCHIVE (metrics, predictions) and a
+--   make: train 2 epochs of a small net, writing ARCHIVE (metrics, test predictions) and a
 --         checkpoint per epoch into CKPT_DIR: the sound files the corpus is made from.
 --   read: for every file named in FILE_LIST (one per line), try what a user would do with it —
 --         net:load, resume = FILE, loupe.archive(FILE, { mode = "read" }) and read every
@@ -16,7 +16,9 @@ local opts = { epochs = 2, batch = 16, lr = 0.01, threads = 1, quiet = true }
 if mode == "make" then
   local run <close> = loupe.archive(archive, { script = arg[0] })
   opts.archive, opts.test, opts.checkpoint = run, ds:split("test"), { dir = dir, keep = 5 }
-  loupe.train(net(), train, opts)
+  local n = net()
+  loupe.train(n, train, opts)
+  loupe.predict(n, ds:split("test"), { archive = run }):free() -- something for loupe analyze
   return
 end
 assert(mode == "read", "damage_run.lua: MODE is make or read")
