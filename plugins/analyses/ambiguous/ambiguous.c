@@ -176,18 +176,15 @@ static int one_split(lp_ctx *ctx, void *state, const lp_analysis_io *io, const l
 		     const char *g, lp_findings *f)
 {
 	const struct state *st = state;
-	char probs[300], labels[300], out[600], split[256];
+	char out[600], split[256];
 	lp_joint j = {0};
 	struct items it;
 	int64_t counts[4] = {0};
 
 	lp_group_split(g, split, sizeof split);
-	snprintf(probs, sizeof probs, "/predictions/%s/probs", g);
 	snprintf(out, sizeof out, "%s/%s", io->group, split);
-	lp_labels_path(io->archive, g, labels, sizeof labels);
 	memset(&it, 0, sizeof(it));
-	int rc = lp_joint_compute(ctx, io->archive, "ambiguous", probs, labels,
-				  (int64_t)in->nclasses, &j);
+	int rc = lp_joint_group(ctx, io->archive, "ambiguous", in, g, &j);
 	if (!rc)
 		rc = items_new(ctx, &j, st, &it);
 	if (!rc)
@@ -202,7 +199,7 @@ static int one_split(lp_ctx *ctx, void *state, const lp_analysis_io *io, const l
 	for (int c = 1; !rc && c < 4; c++)
 		rc = host->archive_attr_int(io->archive, out, names[c], counts[c]);
 	if (!rc)
-		rc = host->archive_attr_string(io->archive, out, "probabilities", probs);
+		rc = host->archive_attr_string(io->archive, out, "probabilities", j.probs);
 	items_free(&it);
 	lp_joint_free(&j);
 	return rc;

@@ -176,6 +176,14 @@ int lp_flat_row(const float *p, int64_t k)
 	return 1;
 }
 
+int lp_joint_group(lp_ctx *ctx, lp_archive *a, const char *who, const lp_inputs *in,
+		   const char *g, lp_joint *j)
+{
+	snprintf(j->path[0], sizeof j->path[0], "/predictions/%s/probs", g);
+	lp_labels_path(a, g, j->path[1], sizeof j->path[1]);
+	return lp_joint_compute(ctx, a, who, j->path[0], j->path[1], (int64_t)in->nclasses, j);
+}
+
 void lp_joint_free(lp_joint *j)
 {
 	free(j->labels);

@@ -21,8 +21,8 @@
 #include "findings.h"
 
 typedef struct lp_joint {
-	const char *split;      /* the split the labels belong to */
 	const char *probs;      /* the probabilities' dataset path */
+	char path[2][300];      /* lp_joint_group's: the probabilities' and the labels' paths */
 	int64_t n, k;
 	int32_t *labels;        /* [n] */
 	int64_t *count;         /* [k] items per given label */
@@ -38,6 +38,9 @@ typedef struct lp_joint {
  * are. who: the analysis, for messages. */
 int lp_joint_compute(lp_ctx *ctx, lp_archive *a, const char *who, const char *probs_path,
 		     const char *labels_path, int64_t k, lp_joint *j);
+/* lp_joint_compute for prediction group g: /predictions/<g>/probs, labels by lp_labels_path. */
+int lp_joint_group(lp_ctx *ctx, lp_archive *a, const char *who, const lp_inputs *in,
+		   const char *g, lp_joint *j);
 void lp_joint_free(lp_joint *j);
 
 /* Visit the probabilities in slabs: fn(user, row0, rows, p) with p [rows x k]; stops at the

@@ -358,18 +358,15 @@ static int one_split(lp_ctx *ctx, void *state, const lp_analysis_io *io, const l
 		     const char *g, lp_findings *f)
 {
 	const struct state *s = state;
-	char probs[300], labels[300], out[512], split[256];
+	char out[512], split[256];
 	int in_sample = lp_group_in_sample(g);
 	lp_joint j = {0};
 	struct items it;
 	int64_t issues = 0, estimated = 0;
 
 	lp_group_split(g, split, sizeof split);
-	snprintf(probs, sizeof probs, "/predictions/%s/probs", g);
-	lp_labels_path(io->archive, g, labels, sizeof labels);
 	snprintf(out, sizeof out, "%s/%s", io->group, split);
-	int rc = lp_joint_compute(ctx, io->archive, "label_issues", probs, labels,
-				  (int64_t)in->nclasses, &j);
+	int rc = lp_joint_group(ctx, io->archive, "label_issues", in, g, &j);
 	if (!rc)
 		rc = items_new(ctx, &j, &it);
 	else
@@ -391,7 +388,7 @@ static int one_split(lp_ctx *ctx, void *state, const lp_analysis_io *io, const l
 	if (!rc)
 		rc = write_classes(io->archive, out, &j);
 	if (!rc)
-		rc = host->archive_attr_string(io->archive, out, "probabilities", probs);
+		rc = host->archive_attr_string(io->archive, out, "probabilities", j.probs);
 	if (!rc)
 		rc = host->archive_attr_int(io->archive, out, "in_sample", in_sample);
 	if (!rc)
@@ -406,7 +403,7 @@ static int one_split(lp_ctx *ctx, void *state, const lp_analysis_io *io, const l
 		    "label_issues: %s holds in-sample probabilities (the model "
 		    "trained on these items, so it has learnt their wrong labels too): label "
 		    "issues will be under-found; loupe.crossval_predict writes out-of-sample ones",
-		    probs);
+		    j.probs);
 	items_free(&it);
 	lp_joint_free(&j);
 	return rc;

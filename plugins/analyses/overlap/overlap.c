@@ -247,17 +247,14 @@ static int one_split(lp_ctx *ctx, void *state, const lp_analysis_io *io, const l
 		     const char *g, lp_findings *f)
 {
 	const struct state *st = state;
-	char probs[300], labels[300], out[600], split[256];
+	char out[600], split[256];
 	lp_joint j = {0};
 	struct pass s;
 	double acc = 0;
 
 	lp_group_split(g, split, sizeof split);
-	snprintf(probs, sizeof probs, "/predictions/%s/probs", g);
 	snprintf(out, sizeof out, "%s/%s", io->group, split);
-	lp_labels_path(io->archive, g, labels, sizeof labels);
-	int rc =
-	    lp_joint_compute(ctx, io->archive, "overlap", probs, labels, (int64_t)in->nclasses, &j);
+	int rc = lp_joint_group(ctx, io->archive, "overlap", in, g, &j);
 	if (!rc)
 		rc = pass_new(ctx, &j, st, &s);
 	else
@@ -279,7 +276,7 @@ static int one_split(lp_ctx *ctx, void *state, const lp_analysis_io *io, const l
 	if (!rc)
 		rc = add_findings(f, &s, split, in, acc);
 	if (!rc)
-		rc = host->archive_attr_string(io->archive, out, "probabilities", probs);
+		rc = host->archive_attr_string(io->archive, out, "probabilities", j.probs);
 	if (!rc)
 		rc = host->archive_attr_int(io->archive, out, "in_sample", lp_group_in_sample(g));
 	pass_free(&s);
