@@ -8,7 +8,7 @@
 #include "loupe/analyze.h"
 
 const char loupe_usage_analyze[] =
-	"usage: loupe analyze RUN.h5 [NAME ...] [key=value ...]\n"
+	"usage: loupe analyze RUN.h5 [NAME ...] [key=value ...] [--images ROOT] [--threads N]\n"
 	"       loupe analyze --list\n"
 	"\n"
 	"Runs analysis plugins on a run archive (all of them when no NAME is given) and writes each\n"
@@ -17,6 +17,9 @@ const char loupe_usage_analyze[] =
 	"that declares the key; one that none declares is an error. The archive needs\n"
 	"/dataset/classes and /predictions/<split>/probs — written by loupe.predict, or by any\n"
 	"framework (docs/ARCHIVE.md, 'Analysing predictions made elsewhere').\n"
+	"Analyses that look at pixels (duplicates) read the dataset the archive records (/dataset\n"
+	"attributes plugin, params), or with --images ROOT the files ROOT/<name> for the names in\n"
+	"/dataset/<split>/names; --threads N decodes on N threads (default: one per CPU).\n"
 	"If an analysis fails, nothing is written: the file keeps what it had.\n"
 	"Exit status: 0 done, 1 an analysis failed, 2 bad arguments or archive.\n";
 
@@ -109,7 +112,7 @@ static int choose(lp_ctx *ctx, char **names, size_t nnames, struct chosen *c)
 }
 
 static int run_all(lp_ctx *ctx, lp_archive *a, const struct chosen *c, char **args,
-		   size_t nargs)
+		   size_t nargs, const lp_analyze_opts *o)
 {
 	for (size_t j = 0; j < c->n; j++) {
 		lp_kv kv[MAX_KV];
@@ -118,7 +121,7 @@ static int run_all(lp_ctx *ctx, lp_archive *a, const struct chosen *c, char **ar
 		if (kv_for(c->p[j], args, nargs, kv, &n))
 			return 2;
 		fprintf(stderr, "analysis %s ...\n", c->p[j]->name);
-		if (lp_analyze(ctx, a, c->p[j]->name, kv, n)) {
+		if (lp_analyze_with(ctx, a, c->p[j]->name, kv, n, o)) {
 			fprintf(stderr, "loupe analyze: %s\n", lp_ctx_errmsg(ctx));
 			return 1;
 		}
@@ -140,6 +143,7 @@ int loupe_cmd_analyze(lp_ctx *ctx, int argc, char **argv)
 	size_t nnames = 0, nargs = 0;
 	struct chosen c;
 	lp_archive *a = NULL;
+	lp_analyze_opts o = { 0 };
 	int rc;
 
 	if (argc == 1 && strcmp(argv[0], "--list") == 0)
@@ -150,6 +154,18 @@ int loupe_cmd_analyze(lp_ctx *ctx, int argc, char **argv)
 	}
 	for (int i = 1; i < argc; i++) {
 		int kv = strchr(argv[i], '=') != NULL;
+		if ((strcmp(argv[i], "--images") == 0 || strcmp(argv[i], "--threads") == 0) &&
+		    i + 1 < argc) {
+			char *end;
+			if (argv[i][2] == 'i')
+				o.images = argv[++i];
+			else if ((o.threads = (int)strtol(argv[++i], &end, 10)) < 0 ||
+				 o.threads > 64 || *end || !*argv[i]) {
+				fprintf(stderr, "loupe analyze: --threads %s is not 0..64\n", argv[i]);
+				return 2;
+			}
+			continue;
+		}
 		if (argv[i][0] == '-' || (kv && argv[i][0] == '=') ||
 		    (kv ? nargs >= MAX_KV : nnames >= MAX_NAMES)) {
 			fprintf(stderr, "loupe analyze: unexpected argument '%s'\n%s", argv[i],
@@ -167,7 +183,7 @@ int loupe_cmd_analyze(lp_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "loupe analyze: %s\n", lp_ctx_errmsg(ctx));
 		return 2;
 	}
-	if ((rc = run_all(ctx, a, &c, args, nargs))) {
+	if ((rc = run_all(ctx, a, &c, args, nargs, &o))) {
 		lp_archive_discard(a); /* the file keeps what it had */
 		fprintf(stderr, "loupe analyze: %s was left as it was\n", argv[0]);
 		return rc;

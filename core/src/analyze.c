@@ -7,6 +7,29 @@
 
 #include "core.h"
 #include "loupe/analyze.h"
+#include "loupe/run_images.h"
+
+/* what the core hands a plugin, and what it keeps behind it (the host's analysis_images finds
+ * it from the io pointer) */
+struct full_io {
+	lp_analysis_io io;
+	const char *root;     /* lp_analyze_opts.images */
+	int threads;
+	lp_run_images *ri;    /* opened on first use */
+};
+
+int lpi_analysis_images(lp_ctx *ctx, const lp_analysis_io *io, const char *split,
+			const int64_t *rows, size_t n, int size, uint8_t *out, uint8_t *digest)
+{
+	struct full_io *f = (struct full_io *)(uintptr_t)io;
+
+	int rc;
+
+	if (!f->ri && (rc = lp_run_images_open(ctx, io->archive, f->root, &f->ri)))
+		return rc;
+	return n ? lp_run_images_read(f->ri, split, rows, n, size, LP_FIT_SQUASH, out, digest,
+				      f->threads) : LP_OK;
+}
 
 static double now(void)
 {
@@ -35,25 +58,34 @@ static int stamp(lp_archive *run, const char *group, const lp_plugin *p, const l
 }
 
 static int run_plugin(lp_ctx *ctx, lp_archive *run, const lp_plugin *p, const lp_params *params,
-		      const char *tmp, void *state)
+		      const char *tmp, void *state, const lp_analyze_opts *o)
 {
 	const lp_analysis_vtable *vt = p->vtable;
-	const lp_analysis_io io = { .size = sizeof io, .archive = run, .group = tmp,
-				    .name = p->name };
+	struct full_io f = { .io = { .size = sizeof f.io, .archive = run, .group = tmp,
+				     .name = p->name },
+			     .root = o ? o->images : NULL, .threads = o ? o->threads : 0 };
+	const lp_analysis_io *io = &f.io;
 	int rc = LP_OK;
 
 	if (vt->init && !(rc = vt->init(ctx, state, params)))
 		rc = lpi_params_check_reads(ctx, params);
 	if (!rc)
-		rc = vt->run(ctx, state, &io);
+		rc = vt->run(ctx, state, io);
 	if (!rc)
 		rc = lpi_params_check_reads(ctx, params);
 	if (vt->destroy)
 		vt->destroy(ctx, state);
+	lp_run_images_free(f.ri);
 	return rc;
 }
 
 int lp_analyze(lp_ctx *ctx, lp_archive *run, const char *name, const lp_kv *kv, size_t n)
+{
+	return lp_analyze_with(ctx, run, name, kv, n, NULL);
+}
+
+int lp_analyze_with(lp_ctx *ctx, lp_archive *run, const char *name, const lp_kv *kv, size_t n,
+		    const lp_analyze_opts *o)
 {
 	const lp_plugin *p;
 	lp_params *params = NULL;
@@ -74,7 +106,7 @@ int lp_analyze(lp_ctx *ctx, lp_archive *run, const char *name, const lp_kv *kv, 
 	rc = lp_archive_remove(run, tmp);
 	if (!rc)
 		rc = lp_archive_group(run, tmp);
-	if (!rc && (rc = run_plugin(ctx, run, p, params, tmp, state)) &&
+	if (!rc && (rc = run_plugin(ctx, run, p, params, tmp, state, o)) &&
 	    !strstr(lp_ctx_errmsg(ctx), p->name))
 		lp_error_wrap(ctx, rc, "analysis %s", p->name);
 	if (!rc)

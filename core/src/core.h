@@ -44,11 +44,21 @@ const lp_host *lpi_host(void);
 /* dataset.c: key=value pairs as sorted text ("a=1, b=\"x\""), malloc'd; NULL out of memory */
 struct lp_kv;
 char *lpi_kv_text(const struct lp_kv *kvs, size_t n);
+/* dataset.c: the inverse, typed as plugin p declares each key: *kv[*n] and the strings they
+ * point into are one malloc'd block (free(*kv)); an error names the text's fault */
+int lpi_kv_parse(lp_ctx *ctx, const lp_plugin *p, const char *text, struct lp_kv **kv,
+		 size_t *n);
+/* params.c: a value written as text (a default, a stored parameter) into v; 0 on success */
+struct lp_value;
+int lpi_param_parse(int type, const char *s, struct lp_value *v);
 /* params.c: Levenshtein distance of two short names (99 for names of 63 bytes or more) */
 size_t lpi_edit_distance(const char *a, const char *b);
 /* params.c: after a plugin's init/open, an error if it read a parameter it never declared */
 int lpi_params_check_reads(lp_ctx *ctx, const lp_params *p);
 
+/* analyze.c: the host table's analysis_images */
+int lpi_analysis_images(lp_ctx *ctx, const lp_analysis_io *io, const char *split,
+			const int64_t *rows, size_t n, int size, uint8_t *out, uint8_t *digest);
 /* sha256.c: hex digest (65 bytes with NUL) of a file. */
 int lpi_sha256_file(lp_ctx *ctx, const char *path, char hex[65]);
 void lpi_sha256(const void *data, size_t n, uint8_t out[32]);

@@ -421,6 +421,82 @@ char *lpi_kv_text(const lp_kv *kvs, size_t n)
 	return out;
 }
 
+/* where a quoted value of lpi_kv_text ends: the quote before ", key=" or the end (the text
+ * does not escape quotes, so a value holding `", x=` reads wrongly; none of ours does) */
+static const char *quoted_end(const char *q)
+{
+	for (const char *e = strchr(q, '"'); e; e = strchr(e + 1, '"')) {
+		const char *k = e + 1;
+		if (!*k)
+			return e;
+		if (k[0] != ',' || k[1] != ' ')
+			continue;
+		k += 2;
+		while (*k == '_' || (*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
+		       (*k >= '0' && *k <= '9'))
+			k++;
+		if (*k == '=')
+			return e;
+	}
+	return NULL;
+}
+
+int lpi_kv_parse(lp_ctx *ctx, const lp_plugin *p, const char *text, lp_kv **kv, size_t *n)
+{
+	size_t len = strlen(text), max = 1;
+	for (const char *c = text; *c; c++)
+		max += *c == '=';
+	lp_kv *out = malloc(max * sizeof(*out) + len + 1);
+	char *buf = (char *)(out + max), *s = buf;
+
+	*kv = NULL;
+	*n = 0;
+	if (!out)
+		return lp_error(ctx, LP_ERR_NOMEM, "dataset %s: out of memory", p->name);
+	memcpy(buf, text, len + 1);
+	size_t k = 0;
+	while (*s) {
+		char *eq = strchr(s, '='), *v, *next;
+		if (!eq || eq == s || k == max)
+			goto bad;
+		*eq = 0;
+		v = eq + 1;
+		if (*v == '"') {
+			char *e = (char *)quoted_end(v + 1);
+			if (!e)
+				goto bad;
+			*e = 0;
+			next = e + 1;
+			v++;
+		} else {
+			next = strstr(v, ", ");
+			next = next ? next : v + strlen(v);
+		}
+		if (*next) {
+			if (next[0] != ',' || next[1] != ' ')
+				goto bad;
+			*next = 0;
+			next += 2;
+		}
+		int type = LP_PARAM_STRING;
+		for (size_t i = 0; p->params && p->params[i].name; i++)
+			if (strcmp(p->params[i].name, s) == 0)
+				type = p->params[i].type;
+		out[k].key = s;
+		if (lpi_param_parse(type, v, &out[k].value))
+			goto bad;
+		k++;
+		s = next;
+	}
+	*kv = out;
+	*n = k;
+	return LP_OK;
+bad:
+	free(out);
+	return lp_error(ctx, LP_ERR_FORMAT, "dataset %s: cannot read the parameters \"%s\"",
+			p->name, text);
+}
+
 int lp_dataset_open(lp_ctx *ctx, const lp_plugin *p, const lp_kv *kv, size_t n,
 		    const lp_dataset_opts *opts, lp_dataset **out)
 {

@@ -59,6 +59,11 @@ static void host_free(void *p)
 	free(p);
 }
 
+static const char *host_errmsg(lp_ctx *ctx)
+{
+	return lp_ctx_errmsg(ctx);
+}
+
 static const lp_host host = {
 	.abi_version = LP_ABI_VERSION,
 	.size = sizeof(lp_host),
@@ -100,6 +105,8 @@ static const lp_host host = {
 	.archive_read_strings = lp_archive_read_strings,
 	.archive_attr_get = lp_archive_attr_get,
 	.archive_list = lp_archive_list,
+	.analysis_images = lpi_analysis_images,
+	.errmsg = host_errmsg,
 };
 
 const lp_host *lpi_host(void)

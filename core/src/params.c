@@ -36,8 +36,8 @@ static size_t spec_count(const lp_plugin *p)
 	return n;
 }
 
-/* Parse a default written as text into v; 0 on success. */
-static int parse_default(int type, const char *s, lp_value *v)
+/* Parse a value written as text into v (strings borrowed); 0 on success. */
+int lpi_param_parse(int type, const char *s, lp_value *v)
 {
 	char *end;
 
@@ -75,7 +75,7 @@ int lpi_check_params(lp_ctx *ctx, const char *path, const lp_plugin *p)
 		if (s->type < LP_PARAM_NUMBER || s->type > LP_PARAM_STRING)
 			return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: parameter '%s' has unknown "
 					"type %d", path, s->name, s->type);
-		if (s->def && parse_default(s->type, s->def, &v))
+		if (s->def && lpi_param_parse(s->type, s->def, &v))
 			return lp_error(ctx, LP_ERR_PLUGIN, "plugin: %s: default '%s' of parameter "
 					"'%s' is not a %s", path, s->def, s->name,
 					lp_param_type_name(s->type));
@@ -204,7 +204,7 @@ int lp_params_new(lp_ctx *ctx, const lp_plugin *p, const lp_kv *kv, size_t n, lp
 				      p->name, s->name, lp_param_type_name(s->type), s->help);
 			goto out_free;
 		} else {
-			parse_default(s->type, s->def, &ps->v[j]);
+			lpi_param_parse(s->type, s->def, &ps->v[j]);
 		}
 		if (s->type == LP_PARAM_STRING) {
 			const char *str = ps->v[j].string ? ps->v[j].string : "";

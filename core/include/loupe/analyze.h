@@ -26,6 +26,15 @@ extern "C" {
 /* Run analysis `name` on run (opened writable) with parameters kv[0..n-1]. */
 int lp_analyze(lp_ctx *ctx, lp_archive *run, const char *name, const lp_kv *kv, size_t n);
 
+typedef struct lp_analyze_opts {
+	const char *images; /* the images' root for analyses that read pixels (loupe/run_images.h);
+			     * NULL: the dataset the archive records */
+	int threads;        /* decoding threads; 0: one per CPU */
+} lp_analyze_opts;
+/* lp_analyze with options (o may be NULL). */
+int lp_analyze_with(lp_ctx *ctx, lp_archive *run, const char *name, const lp_kv *kv, size_t n,
+		    const lp_analyze_opts *o);
+
 /* Every analysis plugin on the search path, by name, sorted: fn(user, plugin). */
 int lp_analysis_list(lp_ctx *ctx, void (*fn)(void *user, const lp_plugin *p), void *user);
 

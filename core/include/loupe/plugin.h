@@ -302,6 +302,16 @@ typedef struct lp_host {
 	int (*archive_attr_get)(lp_archive *a, const char *obj, const char *name, char **out);
 	int (*archive_list)(lp_archive *a, const char *group,
 			    void (*fn)(void *user, const char *name, int kind), void *user);
+	/* ABI 2 (appended): the run's images, for analyses that look at pixels (from the dataset
+	 * /dataset records, or the root `loupe analyze --images` names). Rows rows[0..n-1] of
+	 * split resampled (area, the whole image) to size x size RGB into out[n * size*size*3];
+	 * digest, if not NULL, gets 16 bytes per row: equal digests, the same decoded pixels.
+	 * n = 0 only checks that the images can be had (an error says why not). */
+	int (*analysis_images)(lp_ctx *ctx, const lp_analysis_io *io, const char *split,
+			       const int64_t *rows, size_t n, int size, uint8_t *out,
+			       uint8_t *digest);
+	/* ABI 2 (appended): the context's last error message (after a call that failed) */
+	const char *(*errmsg)(lp_ctx *ctx);
 } lp_host;
 
 typedef const lp_plugin *(*lp_plugin_init_fn)(const lp_host *host);

@@ -331,6 +331,8 @@ static void check_param_tables(lua_State *L, int opts, int names)
 			continue;
 		const char *key = lua_tostring(L, -2);
 		int found = 0;
+		if (strcmp(key, "images") == 0 || strcmp(key, "threads") == 0)
+			continue; /* options of the call (lpl_analyze) */
 		for (lua_Integer i = 1; !found && lua_rawgeti(L, names, i) != LUA_TNIL; i++) {
 			found = strcmp(lua_tostring(L, -1), key) == 0;
 			lua_pop(L, 1);
@@ -349,10 +351,22 @@ int lpl_analyze(lua_State *L)
 	lp_archive *a = check_archive(L, 1);
 	lp_ctx *ctx = lpl_ctx(L);
 	lp_kv kv[64];
+	lp_analyze_opts o = { 0 };
 
 	lua_settop(L, 2);
-	if (!lua_isnil(L, 2))
+	if (!lua_isnil(L, 2)) {
 		luaL_checktype(L, 2, LUA_TTABLE);
+		if (lua_getfield(L, 2, "images") != LUA_TNIL && lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "loupe.analyze: option 'images' must be a directory (a string), "
+				   "not a %s", luaL_typename(L, -1));
+		o.images = lua_tostring(L, -1); /* stays on the table */
+		lua_pop(L, 1);
+		if (lua_getfield(L, 2, "threads") != LUA_TNIL &&
+		    (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 || lua_tointeger(L, -1) > 64))
+			luaL_error(L, "loupe.analyze: option 'threads' must be an integer 0..64");
+		o.threads = (int)lua_tointeger(L, -1);
+		lua_pop(L, 1);
+	}
 	analysis_names(L, 2); /* 3 */
 	check_param_tables(L, 2, 3);
 	lua_newtable(L); /* 4: results */
@@ -368,7 +382,7 @@ int lpl_analyze(lua_State *L)
 		}
 		if (lua_istable(L, -1))
 			n = lpl_read_params(L, lua_gettop(L), name, kv, 64);
-		if (lp_analyze(ctx, a, name, kv, n))
+		if (lp_analyze_with(ctx, a, name, kv, n, &o))
 			return lpl_fail(L, ctx);
 		lua_pop(L, 1); /* the parameter table */
 		snprintf(obj, sizeof obj, "/analyses/%s/findings", name);
