@@ -8,7 +8,8 @@
 -- the archive gets the dataset and its image statistics, per-epoch metrics and predictions
 -- with penultimate features for train and test; then out-of-sample training probabilities
 -- (2-fold cross-validation, /predictions/train_crossval) and the analyses (/analyses:
--- confusion, label_issues, overlap), checked in the report against the planted truth.
+-- confusion, label_issues, overlap, ambiguous, duplicates), checked in the summary against the
+-- planted truth, and the HTML report (loupe.report: ARCHIVE minus .h5 + .html).
 --
 -- Time here: 98 s on this 2-core machine with lavapipe (1500 + 400 items at 32x32, 5 epochs
 -- in 48 s at about 170 images/s, then the 2-fold cross-validation about as long; 2026-12-03).
@@ -16,7 +17,7 @@
 -- ranked first by overlap.
 --
 -- Usage: loupe run experiments/quickstart.lua [ARCHIVE] [key=value ...]
---   ARCHIVE   default runs/quickstart.h5 (a text report goes next to it: ARCHIVE minus .h5 + .txt)
+--   ARCHIVE   default runs/quickstart.h5; next to it the summary (.txt) and the report (.html)
 --   seed=1 epochs=5 train=1500 test=400 width=0.25 batch=32 lr=0.01 threads=2 folds=2
 --   classes=10
 local loupe = require "loupe"
@@ -61,9 +62,10 @@ end, train, {
   eval = { resize = 36, mean = 0.5, std = 0.25 }, seed = o.seed, threads = o.threads,
   archive = run, quiet = true })
 cv:free()
-local analyses = loupe.analyze(run, { "confusion", "label_issues", "overlap", "ambiguous" })
+local analyses = loupe.analyze(run, { "confusion", "label_issues", "overlap", "ambiguous",
+                                      "duplicates" })
 
--- the report: accuracy, and the pairs of classes the model mixes up most on the test split
+-- the summary: accuracy, and the pairs of classes the model mixes up most on the test split
 local classes = ds.classes
 local pairs_, per = {}, {}
 for i = 1, ptest.n do
@@ -130,14 +132,22 @@ if #a > 0 then
   say("overlap: the pair the model separates least is %s / %s (accuracy as one class %.3f)",
       classes[a[1] + 1], classes[b[1] + 1], merged[1])
 end
-say("findings: %d confusion, %d label_issues, %d overlap, in /analyses/<name>/findings",
-    analyses.confusion.findings, analyses.label_issues.findings, analyses.overlap.findings)
-local report = out:gsub("%.h5$", "") .. ".txt"
-local f = assert(io.open(report, "w"))
+local copies = run:read("/dataset/test/truth/duplicate_of"):totable()
+local leaked = 0
+for _, v in ipairs(copies) do leaked = leaked + (v >= 0 and 1 or 0) end
+say("duplicates: %d copies found (%d test images planted as copies of training images)",
+    analyses.duplicates.findings, leaked)
+say("findings: %d confusion, %d label_issues, %d overlap, %d ambiguous, %d duplicates, in " ..
+    "/analyses/<name>/findings", analyses.confusion.findings, analyses.label_issues.findings,
+    analyses.overlap.findings, analyses.ambiguous.findings, analyses.duplicates.findings)
+local summary = out:gsub("%.h5$", "") .. ".txt"
+local f = assert(io.open(summary, "w"))
 f:write(table.concat(lines, "\n"), "\n")
 f:close()
+local report = loupe.report(run) -- the same path, .html: open it in a browser
 print(table.concat(lines, "\n"))
-print(("archive: %s   report: %s"):format(out, report))
+print(("archive: %s   summary: %s"):format(out, summary))
+print(("report: %s (open it in a browser)"):format(report))
 print("next: h5dump -H " .. out .. " (or h5py) to look inside; `build/loupe dataset synthetic " ..
       "--scan` for the data; experiments/fashion_mnist.lua for real images")
 ptest:free()

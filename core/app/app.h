@@ -17,4 +17,7 @@ int loupe_cmd_compare(lp_ctx *ctx, int argc, char **argv);
 extern const char loupe_usage_analyze[];
 int loupe_cmd_analyze(lp_ctx *ctx, int argc, char **argv);
 
+extern const char loupe_usage_report[];
+int loupe_cmd_report(lp_ctx *ctx, int argc, char **argv);
+
 #endif

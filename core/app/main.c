@@ -25,6 +25,7 @@ static const char usage[] =
 	"  dataset NAME [k=v ...]    a dataset's classes and counts per split; --scan, --write\n"
 	"  compare A.h5 B.h5         what differs between two runs: provenance, final metrics\n"
 	"  analyze RUN.h5 [NAME ...] run analyses (label issues, confusion, ...) into the archive\n"
+	"  report RUN.h5 [-o OUT]    one self-contained HTML page: curves, heatmap, findings, images\n"
 	"  info                      the Vulkan device, its limits, and the plugin directories\n"
 	"\n"
 	"`loupe COMMAND --help` describes each command.\n"
@@ -271,6 +272,7 @@ int main(int argc, char **argv)
 			   : strcmp(cmd, "dataset") == 0 ? loupe_usage_dataset
 			   : strcmp(cmd, "compare") == 0 ? loupe_usage_compare
 			   : strcmp(cmd, "analyze") == 0 ? loupe_usage_analyze
+			   : strcmp(cmd, "report") == 0  ? loupe_usage_report
 							 : NULL;
 	if (!help) {
 		fprintf(stderr, "loupe: unknown command '%s'\n\n%s", cmd, usage);
@@ -286,7 +288,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "dataset") != 0 && strcmp(cmd, "compare") != 0 &&
-	    strcmp(cmd, "analyze") != 0 && argc > 2) {
+	    strcmp(cmd, "analyze") != 0 && strcmp(cmd, "report") != 0 && argc > 2) {
 		fprintf(stderr, "loupe %s: unexpected argument '%s'\n%s", cmd, argv[2], help);
 		return 2;
 	}
@@ -303,6 +305,8 @@ int main(int argc, char **argv)
 		return finish(ctx, loupe_cmd_compare(ctx, argc - 2, argv + 2));
 	if (strcmp(cmd, "analyze") == 0)
 		return finish(ctx, loupe_cmd_analyze(ctx, argc - 2, argv + 2));
+	if (strcmp(cmd, "report") == 0)
+		return finish(ctx, loupe_cmd_report(ctx, argc - 2, argv + 2));
 	if (strcmp(cmd, "dataset") == 0) {
 		char cmdline[4096] = "loupe";
 		size_t len = strlen(cmdline);

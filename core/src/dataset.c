@@ -403,9 +403,15 @@ char *lpi_kv_text(const lp_kv *kvs, size_t n)
 		size_t room = cap - l;
 		const char *sep = i ? ", " : "";
 		switch (v->type) {
-		case LP_PARAM_NUMBER:
-			snprintf(o, room, "%s%s=%.17g", sep, sorted[i]->key, v->number);
+		case LP_PARAM_NUMBER: { /* the shortest text that reads back as the same number */
+			char num[40];
+			int prec = 15;
+			do
+				snprintf(num, sizeof num, "%.*g", prec, v->number);
+			while (strtod(num, NULL) != v->number && ++prec <= 17);
+			snprintf(o, room, "%s%s=%s", sep, sorted[i]->key, num);
 			break;
+		}
 		case LP_PARAM_INT:
 			snprintf(o, room, "%s%s=%" PRId64, sep, sorted[i]->key, v->integer);
 			break;

@@ -46,6 +46,7 @@ void lpl_open_layer(lua_State *L);
 void lpl_open_archive(lua_State *L);
 /* loupe.analyze(run, { names..., name = { params } }) -> { name = { findings, group } } */
 int lpl_analyze(lua_State *L);
+int lpl_report(lua_State *L);
 
 /* lua_dataset.c */
 void lpl_open_dataset(lua_State *L);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "loupe/analyze.h"
+#include "loupe/report.h"
 #include "lpl.h"
 
 static lp_archive *check_archive(lua_State *L, int idx)
@@ -478,4 +479,58 @@ void lpl_open_archive(lua_State *L)
 	lua_pop(L, 1);
 	lua_pushcfunction(L, l_archive);
 	lua_setfield(L, -2, "archive");
+}
+
+/* ---- loupe.report(run, { path = "x.html", images = ROOT, top = 48, thumb = 112 }) ------- */
+
+static int opt_int(lua_State *L, int t, const char *key, int lo, int hi)
+{
+	int v = 0;
+	if (lua_getfield(L, t, key) != LUA_TNIL) {
+		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < lo || lua_tointeger(L, -1) > hi)
+			luaL_error(L, "loupe.report: option '%s' must be an integer %d..%d", key, lo,
+				   hi);
+		v = (int)lua_tointeger(L, -1);
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+/* the page's path (default: the archive's, .h5 replaced by .html) */
+int lpl_report(lua_State *L)
+{
+	lp_archive *a = check_archive(L, 1);
+	lp_report_opts o = { 0 };
+	const char *path;
+
+	lua_settop(L, 2);
+	if (!lua_isnil(L, 2)) {
+		luaL_checktype(L, 2, LUA_TTABLE);
+		for (lua_pushnil(L); lua_next(L, 2); lua_pop(L, 1)) {
+			const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+			if (!k || (strcmp(k, "path") && strcmp(k, "images") && strcmp(k, "top") &&
+				   strcmp(k, "thumb")))
+				luaL_error(L, "loupe.report: unknown option '%s' (options: path, "
+					   "images, top, thumb)", k ? k : luaL_typename(L, -2));
+		}
+		o.top = opt_int(L, 2, "top", 0, 100000);
+		o.thumb = opt_int(L, 2, "thumb", 0, 512);
+		lua_getfield(L, 2, "images");
+		o.images = lua_tostring(L, -1); /* 3 */
+		lua_getfield(L, 2, "path");     /* 4 */
+	}
+	lua_settop(L, 4);
+	if (lua_isnil(L, 4)) {
+		const char *in = lp_archive_path(a);
+		size_t n = strlen(in);
+		lua_pushfstring(L, "%s.html", lua_pushlstring(L, in, n > 3 && strcmp(in + n - 3,
+								   ".h5") == 0 ? n - 3 : n));
+		lua_replace(L, 4);
+		lua_settop(L, 4);
+	}
+	path = luaL_checkstring(L, 4);
+	if (lp_report_write(lpl_ctx(L), a, path, &o))
+		return lpl_fail(L, lpl_ctx(L));
+	lua_pushvalue(L, 4);
+	return 1;
 }

@@ -465,6 +465,7 @@ int luaopen_loupe(lua_State *L)
 		{ "rng_state", l_rng_state }, { "set_rng_state", l_set_rng_state },
 		{ "mkdir", l_mkdir }, { "interrupted", l_interrupted }, { "lock", l_lock },
 		{ "analyze", lpl_analyze },
+		{ "report", lpl_report },
 		{ NULL, NULL },
 	};
 

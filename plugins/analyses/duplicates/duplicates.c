@@ -66,7 +66,7 @@ out:
 }
 
 static const lp_param_spec params[] = {
-	{ "neighbours", LP_PARAM_INT, "4",
+	{ "neighbours", LP_PARAM_INT, "8",
 	  "near copies: how many nearest earlier images (by DCT feature) are checked on pixels" },
 	{ "max_diff", LP_PARAM_NUMBER, "0.2",
 	  "near copies: blurred 32x32 thumbnails differ by at most this (mean absolute "

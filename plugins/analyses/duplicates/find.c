@@ -269,7 +269,8 @@ static void confirm(struct dup_run *r, int64_t j, const int64_t *best, int m)
 	dup_blur(r->thumb + one * (size_t)j, DUP_CHECK, b);
 	for (int k = 0; k < m && best[k] >= 0; k++) {
 		dup_blur(r->thumb + one * (size_t)best[k], DUP_CHECK, a);
-		double d = dup_diff(a, r->items[best[k]].spread, b, it->spread, DUP_CHECK, shift);
+		double d = dup_diff(a, r->items[best[k]].spread, b, it->spread, DUP_CHECK, shift,
+				    1.5 * r->s->max_diff);
 		/* the earliest split's copy first (a test image that is a training image), then
 		 * the closest */
 		const struct dup_split *sc = dup_split_of(r, best[k]);

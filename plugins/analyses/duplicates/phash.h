@@ -32,8 +32,8 @@ double dup_spread(const uint8_t *rgb, int S);
 /* mean |a - b| at the best shift within +-shift pixels (whole pixels, then refined in half and
  * quarter pixels around the best: a copy resampled from another size is moved by a fraction
  * of a thumbnail pixel) over the mean of the two spreads (0: the same; two different pictures
- * score about 0.2 and more) */
+ * score about 0.2 and more); past give_up at whole pixels, no refining */
 double dup_diff(const uint8_t *a, double spread_a, const uint8_t *b, double spread_b, int S,
-		int shift);
+		int shift, double give_up);
 
 #endif
