@@ -25,7 +25,7 @@ static const char css[] =
 	".card{margin:0;width:min-content;font-size:11px;line-height:1.3;border:1px solid #ddd;"
 	"padding:4px;background:#fafafa}.card.pair{display:flex;flex-direction:column}"
 	".card .imgs{display:flex;gap:4px}.card img{display:block}"
-	".card figcaption{width:100%;overflow-wrap:anywhere}.bad{color:#b00}"
+	".card figcaption{width:100%;overflow-wrap:break-word}.bad{color:#b00}"
 	".noimg{display:flex;align-items:center;justify-content:center;background:#eee;"
 	"color:#999}\n";
 

@@ -27,6 +27,7 @@ typedef struct lpr {
 	lp_run_images *ri;  /* NULL: no images (images_why) */
 	char images_why[600];
 	int64_t images, missing; /* thumbnails embedded, and not to be had */
+	const char *section;     /* the analysis being written */
 } lpr;
 
 /* attribute as text, malloc'd, or NULL */

@@ -127,6 +127,23 @@ static void fetch(lpr *r, struct pic *p, size_t n)
 	free(at);
 }
 
+/* escaped, with a line break allowed after each _ - / (class names in narrow captions) */
+static void breakable(lpr_buf *b, const char *s)
+{
+	char piece[256];
+	while (*s) {
+		size_t n = strcspn(s, "_-/");
+		n += s[n] != 0;
+		n = n < sizeof piece - 1 ? n : sizeof piece - 1;
+		memcpy(piece, s, n);
+		piece[n] = 0;
+		lpr_escape(b, piece);
+		if (strchr("_-/", piece[n - 1]))
+			lpr_puts(b, "<wbr>");
+		s += n;
+	}
+}
+
 static void caption_item(lpr *r, const struct pic *p)
 {
 	lpr_buf *b = &r->b;
@@ -134,10 +151,10 @@ static void caption_item(lpr *r, const struct pic *p)
 		return;
 	lpr_escape(b, p->s->name);
 	lpr_printf(b, " %" PRId64 "<br>given: ", p->row);
-	lpr_escape(b, p->s->labels ? lpr_class(r, p->s->labels[p->row]) : "?");
+	breakable(b, p->s->labels ? lpr_class(r, p->s->labels[p->row]) : "?");
 	if (p->s->predicted) {
 		lpr_puts(b, "<br>predicted: ");
-		lpr_escape(b, lpr_class(r, p->s->predicted[p->row]));
+		breakable(b, lpr_class(r, p->s->predicted[p->row]));
 		lpr_printf(b, " (%.2f)", p->s->confidence[p->row]);
 	}
 }
@@ -177,7 +194,9 @@ static void sheet(lpr *r, const struct findings *f, size_t shown)
 		int expected = 0;
 		for (size_t i = 0; i < n; i++)
 			expected += p[i].url && p[i].url[0];
-		lpr_printf(&r->b, "<div class='sheet' data-expected='%d'>\n", expected);
+		lpr_printf(&r->b, "<div class='sheet' data-expected='%d' data-analysis='", expected);
+		lpr_escape(&r->b, r->section);
+		lpr_puts(&r->b, "'>\n");
 		for (size_t i = 0, k = 0; i < shown; i++) {
 			if (f->item[i] < 0)
 				continue;
@@ -187,8 +206,8 @@ static void sheet(lpr *r, const struct findings *f, size_t shown)
 			if (pair)
 				put_img(r, &p[k + 1]);
 			lpr_puts(&r->b, "</div><figcaption><b>");
-			lpr_escape(&r->b, f->kind[i]);
-			lpr_printf(&r->b, "</b> %.3g<br>", f->score[i]);
+			breakable(&r->b, f->kind[i]);
+			lpr_printf(&r->b, "</b><br>score %.3g<br>", f->score[i]);
 			caption_item(r, &p[k]);
 			if (pair) {
 				lpr_puts(&r->b, "<br>&mdash; and ");
@@ -236,6 +255,7 @@ int lpr_analysis_section(lpr *r, const char *name)
 	int rc;
 
 	snprintf(obj, sizeof obj, "/analyses/%s", name);
+	r->section = name;
 	char *version = lpr_attr(r, obj, "version"), *params = lpr_attr(r, obj, "params");
 	char *secs = lpr_attr(r, obj, "seconds"), *skipped = lpr_attr(r, obj, "skipped");
 	if (!(rc = findings_read(r, name, &f))) {

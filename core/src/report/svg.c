@@ -15,24 +15,31 @@ static void range(const float *v, int n, double *lo, double *hi)
 		}
 }
 
+/* a round step near (hi - lo) / 4: 1, 2 or 5 times a power of ten */
+static double nice_step(double span)
+{
+	double raw = span / 4, p = pow(10, floor(log10(raw))), m = raw / p;
+	return p * (m < 1.5 ? 1 : m < 3 ? 2 : m < 7 ? 5 : 10);
+}
+
 static void axes(lpr_buf *b, double x0, double x1, double y0, double y1, int W, int H, int L,
 		 int T)
 {
+	double step = nice_step(y1 - y0), xs = fmax(1, round(nice_step(x1 - x0)));
+
 	lpr_printf(b, "<rect x='%d' y='%d' width='%d' height='%d' fill='none' stroke='#999'/>",
 		   L, T, W, H);
-	for (int i = 0; i <= 4; i++) { /* y ticks */
-		double v = y0 + (y1 - y0) * i / 4;
-		int y = T + H - H * i / 4;
-		lpr_printf(b, "<line x1='%d' x2='%d' y1='%d' y2='%d' stroke='#eee'/>"
-			   "<text x='%d' y='%d' text-anchor='end' font-size='11'>%.3g</text>",
-			   L, L + W, y, y, L - 4, y + 4, v);
+	for (double v = ceil(y0 / step) * step; v <= y1 + 1e-9 * step; v += step) {
+		double y = T + H - H * (v - y0) / (y1 - y0);
+		lpr_printf(b, "<line x1='%d' x2='%d' y1='%.1f' y2='%.1f' stroke='#eee'/>"
+			   "<text x='%d' y='%.1f' text-anchor='end' font-size='11'>%g</text>",
+			   L, L + W, y, y, L - 4, y + 4, fabs(v) < 1e-12 ? 0 : v);
 	}
-	for (int i = 0; i <= 4; i++) { /* x ticks */
-		double v = x0 + (x1 - x0) * i / 4;
-		int x = L + W * i / 4;
-		lpr_printf(b, "<text x='%d' y='%d' text-anchor='middle' font-size='11'>%.3g</text>",
-			   x, T + H + 14, v);
-	}
+	for (double v = ceil(x0 / xs) * xs; v <= x1 + 1e-9; v += xs)
+		lpr_printf(b, "<text x='%.1f' y='%d' text-anchor='middle' font-size='11'>%g</text>",
+			   L + W * (v - x0) / (x1 - x0), T + H + 14, v);
+	lpr_printf(b, "<text x='%d' y='%d' text-anchor='end' font-size='11' fill='#666'>epoch"
+		   "</text>", L + W, T + H + 28);
 }
 
 void lpr_curve(lpr_buf *b, const char *title, const float *x, int n, const float *const *y,
@@ -88,12 +95,16 @@ void lpr_curve(lpr_buf *b, const char *title, const float *x, int n, const float
 
 void lpr_heatmap(lpr_buf *b, const int64_t *m, int64_t k, char *const *classes)
 {
-	const int side = 640, labels = k <= 40 ? 190 : 0;
+	const int side = 640, labels = k <= 40 ? 190 : 24, right = k <= 40 ? 130 : 10;
 	const double c = (double)side / (double)(k ? k : 1);
+	const int W = labels + side + right, H = side + (k <= 40 ? 150 : 30);
 
 	lpr_printf(b, "<svg class='heatmap' data-k='%lld' viewBox='0 0 %d %d' width='%d' "
-		   "height='%d' role='img'>", (long long)k, side + labels, side + labels,
-		   side + labels, side + labels);
+		   "height='%d' role='img'>", (long long)k, W, H, W, H);
+	lpr_printf(b, "<text x='%d' y='%d' font-size='12' fill='#666' text-anchor='middle' "
+		   "transform='rotate(-90 12 %d)'>label</text><text x='%d' y='%d' font-size='12' "
+		   "fill='#666' text-anchor='middle'>prediction</text>", 12, side / 2, side / 2,
+		   labels + side / 2, H - 4);
 	for (int64_t i = 0; i < k; i++) {
 		int64_t row = 0;
 		for (int64_t j = 0; j < k; j++)
