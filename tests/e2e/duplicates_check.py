@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""duplicates_check.py LOUPE SCRATCH — the duplicates analysis against planted truth.
+"""duplicates_check.py LOUPE SCRATCH [synthetic|quick] — the duplicates analysis against truth.
+
+`synthetic` (labelled long: the plain pass only) runs part 1 on four configurations; `quick`
+(default; also under the sanitizers) runs part 1 on one small configuration, then 2 and 3.
 
 1. synthetic (no training needed: the analysis reads pixels only), the defaults and three other
    seeds / class counts / sizes, with dup_rate raised so that each run holds about 150 copies:
@@ -25,7 +28,8 @@ import numpy as np
 from PIL import Image
 
 LOUPE, SCRATCH = sys.argv[1:3]
-root = os.path.join(SCRATCH, "duplicates")
+MODE = sys.argv[3] if len(sys.argv) > 3 else "quick"
+root = os.path.join(SCRATCH, "duplicates_" + MODE)
 shutil.rmtree(root, ignore_errors=True)
 os.makedirs(root)
 failures = []
@@ -54,7 +58,8 @@ def findings(f):
 
 # ---- 1. synthetic ----------------------------------------------------------------------
 CONFIGS = [[], ["seed=3", "classes=8", "size=48"], ["seed=2", "classes=12", "size=64"],
-           ["seed=5", "classes=5", "size=40"]]
+           ["seed=5", "classes=5", "size=40"]] if MODE == "synthetic" else \
+    [["seed=4", "train=500", "test=300"]]
 for cfg in CONFIGS:
     name = " ".join(cfg) or "defaults"
     path = os.path.join(root, "syn_%d.h5" % CONFIGS.index(cfg))
@@ -102,6 +107,10 @@ for cfg in CONFIGS:
     agree = all(mk[i] == (1 if dk[i] == 1 else mk[i]) for i in exact)
     check(agree and splits[0] == "train" and all(ms[i] == 0 and mi[i] == dof[i] for i in exact),
           f"{name}: per-item table: exact copies point at their training original")
+
+if MODE == "synthetic":
+    print(f"{len(failures)} FAILED" if failures else "all ok")
+    sys.exit(1 if failures else 0)
 
 # ---- 2. files and an h5py archive --------------------------------------------------------
 img_root = os.path.join(root, "images")

@@ -612,7 +612,9 @@ function M.crossval_predict(builder, set_, opts)
   end
   local k = int(opts, "folds", 5, "crossval_predict", 2, MAX_BATCH)
   local seed = int(opts, "seed", loupe.get_seed(), "crossval_predict", 0)
-  local labels = set_:labels()
+  -- the labels trained on (opts.labels: relabelled sets) stratify the folds and are the ones
+  -- the predictions are scored and recorded against
+  local labels = opts.labels or set_:labels()
   if k > #labels then
     error(("crossval_predict: folds = %d but %s has %d items"):format(k, set_.name, #labels), 2)
   end
@@ -645,7 +647,7 @@ function M.crossval_predict(builder, set_, opts)
     topts.items = inside
     topts.name = ("fold %d/%d"):format(f, k)
     M.train(net, set_, topts)
-    parts[f] = M.predict(net, set_, { items = outside, batch = opts.batch,
+    parts[f] = M.predict(net, set_, { items = outside, batch = opts.batch, labels = opts.labels,
                                       features = opts.features, threads = opts.threads })
   end
   local merged = loupe.merge_predictions(parts, #labels)
