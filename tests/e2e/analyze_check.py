@@ -26,13 +26,7 @@ LOUPE, SCRATCH = sys.argv[1:3]
 root = os.path.join(SCRATCH, "analyze")
 shutil.rmtree(root, ignore_errors=True)
 os.makedirs(root)
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+from checks import check, failures  # noqa: E402 (tests/e2e/checks.py)
 
 
 def sha(path):

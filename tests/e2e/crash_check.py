@@ -28,13 +28,7 @@ import h5py
 LOUPE, SCRATCH = sys.argv[1:3]
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN = os.path.join(HERE, "crash_run.lua")
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+from checks import check, failures  # noqa: E402 (tests/e2e/checks.py)
 
 
 def sha(path):

@@ -32,13 +32,7 @@ MODE = sys.argv[3] if len(sys.argv) > 3 else "quick"
 root = os.path.join(SCRATCH, "duplicates_" + MODE)
 shutil.rmtree(root, ignore_errors=True)
 os.makedirs(root)
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+from checks import check, failures  # noqa: E402 (tests/e2e/checks.py)
 
 
 def run(*args):

@@ -26,13 +26,7 @@ import numpy as np
 LOUPE, SCRATCH = sys.argv[1:3]
 EXTRA = sys.argv[3:]
 HERE = os.path.dirname(os.path.abspath(__file__))
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+from checks import check, failures  # noqa: E402 (tests/e2e/checks.py)
 
 
 def auroc(score, positive):

@@ -30,13 +30,7 @@ LOUPE, SCRATCH = sys.argv[1:3]
 root = os.path.join(SCRATCH, "label_issues")
 shutil.rmtree(root, ignore_errors=True)
 os.makedirs(root)
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+from checks import check, failures  # noqa: E402 (tests/e2e/checks.py)
 
 
 def simulate(seed, K=10, N=3000, flip=0.10, strength=3.0):

@@ -23,16 +23,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 root = os.path.join(SCRATCH, "overlap")
 shutil.rmtree(root, ignore_errors=True)
 os.makedirs(root)
-failures = []
+from checks import check, failures  # noqa: E402 (tests/e2e/checks.py)
 # the simulation and the confident-learning twin, as label_issues_check.py defines them
 src = open(os.path.join(HERE, "label_issues_check.py"), encoding="utf-8").read()
 exec(src[src.index("def simulate"):src.index("def auroc")])
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
 
 
 def merge_pairs(probs, true, pairs, rng):

@@ -49,13 +49,7 @@ TOP = 48  # loupe report's default --top
 root = os.path.abspath(os.path.join(SCRATCH, "report"))
 shutil.rmtree(root, ignore_errors=True)
 os.makedirs(root)
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+from checks import check, failures  # noqa: E402 (tests/e2e/checks.py)
 
 
 def finish(skip=None):
