@@ -73,6 +73,8 @@ static int run_plugin(lp_ctx *ctx, lp_archive *run, const lp_plugin *p, const lp
 		rc = vt->run(ctx, state, io);
 	if (!rc)
 		rc = lpi_params_check_reads(ctx, params);
+	if (!rc && f.ri) /* the inputs it read: where the pictures came from */
+		rc = lp_archive_attr_string(run, tmp, "images", lp_run_images_source(f.ri));
 	if (vt->destroy)
 		vt->destroy(ctx, state);
 	lp_run_images_free(f.ri);

@@ -81,8 +81,9 @@ static int open_plugin(lp_run_images *ri)
 		lp_error_wrap(ctx, rc, "%s: the run's dataset (%s: %s)", path, name,
 			      params ? params : "");
 	else
-		snprintf(ri->source, sizeof ri->source, "dataset %s (%s)", name,
-			 params ? params : "");
+		snprintf(ri->source, sizeof ri->source, "dataset %s%s%s%s", name,
+			 params && *params ? " (" : "", params && *params ? params : "",
+			 params && *params ? ")" : "");
 	free(kv);
 	free(name);
 	free(params);
