@@ -9,7 +9,7 @@ check() { if ! eval "$2"; then echo "FAIL: $1" >&2; fail=1; fi; }
 out=$(mktemp)
 
 "$loupe" --version >"$out"; check "--version" "grep -Eq '^loupe [0-9]+\.[0-9]+\.[0-9]+$' $out"
-for c in "" "run" "plugins" "info" "dataset" "compare"; do
+for c in "" "run" "plugins" "info" "dataset" "compare" "analyze" "report"; do
   "$loupe" $c --help >"$out" 2>&1; rc=$?
   check "loupe $c --help exits 0" "[ $rc -eq 0 ]"
   check "loupe $c --help prints usage" "grep -q '^usage: loupe' $out"
@@ -47,6 +47,12 @@ check "a parameter of the wrong type exits 2" "[ $rc -eq 2 ] && grep -q \"'class
 check "compare with one archive exits 2" "[ $rc -eq 2 ]"
 "$loupe" compare /nonexistent/a.h5 /nonexistent/b.h5 >"$out" 2>&1; rc=$?
 check "compare of a missing file fails naming it" "[ $rc -eq 2 ] && grep -q '/nonexistent/a.h5' $out"
+"$loupe" report >"$out" 2>&1; rc=$?
+check "report without an archive exits 2" "[ $rc -eq 2 ] && grep -q 'needs a run archive' $out"
+"$loupe" report /nonexistent/a.h5 >"$out" 2>&1; rc=$?
+check "report of a missing file fails naming it" "[ $rc -eq 2 ] && grep -q '/nonexistent/a.h5' $out"
+"$loupe" report /nonexistent/a.h5 --top 0 >"$out" 2>&1; rc=$?
+check "report --top 0 is refused" "[ $rc -eq 2 ] && grep -q -- '--top' $out"
 "$loupe" info extra >"$out" 2>&1; rc=$?
 check "info with an argument exits 2" "[ $rc -eq 2 ]"
 rm -f "$out"
