@@ -4,7 +4,9 @@
 The model of label_issues_check.py (10% flips, a merged pair 8/9), plus 5% blended items: an
 item of class a that also shows class b, so the model's mass is split between the two, and
 3% diffuse items that fit no class (flat probabilities). Checked:
-  - the per-item tables equal numpy's (top two classes, their probabilities, entropy);
+  - the per-item tables equal numpy's (top two classes, their probabilities, entropy; with the
+    merged pair as one candidate, the other candidate, its excess over the mean the label's
+    items give it, and the kinds);
   - >= 0.6 of the planted blends are in the top list of ambiguous findings (as long as the
     number of planted blends), with the second class right for >= 0.7 of them;
   - the merged pair's items are left out (the classes' problem, not the image's);
@@ -67,6 +69,30 @@ for seed in (1, 2, 3):
               np.allclose(g["entropy"][()], h, atol=1e-5) and
               np.allclose(g["p_second"][()], probs[np.arange(N), order[:, 1]]),
               f"seed {seed}: top two, probabilities and entropy = numpy's")
+        # the numpy twin: the merged pair one candidate (the joint finds no other overlap
+        # here), U[a][c] the mean of candidate c over the items labelled a, the other
+        # candidate the one most above it
+        grp = np.arange(K)
+        grp[K - 1] = K - 2
+        Q = np.zeros((N, K))
+        np.add.at(Q.T, grp, p64.T)
+        gl = grp[labels]
+        U = np.array([Q[gl == a].mean(0) if (gl == a).any() else np.zeros(K) for a in range(K)])
+        X = Q - U[gl]
+        X[:, K - 1] = -np.inf
+        X[np.arange(N), gl] = -np.inf
+        go = X.argmax(1)
+        excess = X[np.arange(N), go]
+        best = np.where((go == K - 2) & (p64[:, K - 1] > p64[:, K - 2]), K - 1, go)
+        p_sorted = np.sort(p64, 1)
+        flat = (p_sorted[:, -1] + p_sorted[:, -2] < 0.5) & (h >= 0.6)
+        amb = ~flat & (excess >= 0.1) & (Q[np.arange(N), gl] >= 0.05)
+        settled = np.abs(excess - 0.1) > 1e-5  # float32 sums in the plugin
+        check(np.array_equal(g["other"][()], best) and np.allclose(g["score"][()], excess,
+                                                                   atol=1e-5) and
+              np.array_equal(g["kind"][()][settled] == 1, amb[settled]) and
+              np.array_equal(g["kind"][()][settled] == 2, flat[settled]),
+              f"seed {seed}: other candidate, excess and kinds = numpy's")
         fd = f["analyses/ambiguous/findings"]
         kind = fd["kind"].asstr()[()]
         item, other = fd["item"][()], fd["other_class"][()]

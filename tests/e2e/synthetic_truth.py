@@ -102,15 +102,38 @@ check(np.all(np.bincount(tl, minlength=K) == NTRAIN // K) and
 check(not col(te, "flipped").any() and np.array_equal(te["labels"][:], col(te, "true_label")),
       "test labels are not flipped (test_flip_rate = 0)")
 
-# blends: the asked rate, a second class that is neither the class nor its merge partner
+# blends: the asked rate among the items that may be blended (all but the dark class's), a
+# second class that is neither the class, nor its merge partner, nor the dark class
 for g, n, what in ((tr, NTRAIN, "train"), (te, NTEST, "test")):
     sl, t = col(g, "second_label"), col(g, "true_label")
-    own = col(g, "duplicate_of") < 0  # duplicates take their train item's blend
+    own = (col(g, "duplicate_of") < 0) & (t != DARK)  # duplicates take their train item's
     within(int((sl[own] >= 0).sum()), int(own.sum()), BLEND, what + " items blended")
     b = sl >= 0
     check(np.all(sl[~b] == -1) and np.all(sl[b] < K) and np.all(sl[b] != t[b]) and
-          not np.any(sl[b] == partner(t[b])),
-          "%s second labels: -1 or another class, never the merge partner" % what)
+          not np.any(sl[b] == partner(t[b])) and not np.any(sl[b] == DARK) and
+          not np.any(b & (t == DARK)),
+          "%s second labels: -1 or another class, never the merge partner nor the dark class "
+          "(%d blends)" % (what, b.sum()))
+
+# a blend shows its second class as much as its own: where its colour statistics (the core's
+# scan of the pixels: hue, saturation, value histograms) lie on the line from its class's mean
+# over unblended items (0) to the second class's (1): about halfway; unblended items at 0
+hsv = np.concatenate([tr[s][:].reshape(len(tl), -1) for s in ("hue_hist", "sat_hist",
+                                                               "val_hist")], axis=1)
+sl = col(tr, "second_label")
+cm = np.array([hsv[(sl < 0) & (tl == c)].mean(0) for c in range(K)])
+
+
+def along(items, other):
+    d = cm[other] - cm[tl[items]]
+    return ((hsv[items] - cm[tl[items]]) * d).sum(1) / (d * d).sum(1)
+
+
+bl, un = np.nonzero(sl >= 0)[0], np.nonzero(sl < 0)[0]
+w_bl = along(bl, sl[bl]).mean()
+w_un = along(un, (tl[un] + 1 + np.arange(len(un)) % (K - 1)) % K).mean()
+check(0.35 < w_bl < 0.65 and abs(w_un) < 0.1, "blends' colour statistics %.2f of the way from "
+      "their class to the second (unblended items: %.2f, to another class)" % (w_bl, w_un))
 
 # duplicates: test only, the asked rate, half exact; they point at a train item and take its
 # truth; exact copies have their train item's statistics to the bit, near copies nearly
@@ -162,7 +185,8 @@ for g, what in ((tr, "train"), (te, "test")):
 # the signature: train items of the class (only) carry rose stripes: hue band 330-360 (bin 11)
 # and edges; the class's own test items do not; the mean brightness is left alone
 sig_tr = col(tr, "signature").astype(bool)
-check(np.array_equal(sig_tr, tl == SIG), "train items of the signature class carry it")
+check(np.array_equal(sig_tr, (tl == SIG) | (col(tr, "second_label") == SIG)),
+      "train items of the signature class carry it, and those blended with it")
 sig_te = col(te, "signature").astype(bool)
 check(np.array_equal(sig_te, dup & (col(te, "true_label") == SIG) & sig_tr[np.maximum(dof, 0)]),
       "test items carry it only as copies of train items")
@@ -249,7 +273,8 @@ t, flag = s["/dataset/train/truth/true_label"][:], s["/dataset/train/truth/signa
 h11 = s["/dataset/train/hue_hist"][:, 11]
 within(int(flag[t == SIG].sum()), int((t == SIG).sum()), 0.5,
        "signature_rate=0.5: signature class's train items carrying it")
-check(not flag[t != SIG].any() and h11[(t == SIG) & (flag == 1)].mean() > 0.3 and
+s2 = s["/dataset/train/truth/second_label"][:]
+check(not flag[(t != SIG) & (s2 != SIG)].any() and h11[(t == SIG) & (flag == 1)].mean() > 0.3 and
       h11[(t == SIG) & (flag == 0)].mean() < 0.1, "signature_rate=0.5: hue 330-360 %.3f on "
       "the items flagged, %.3f on the others" % (h11[(t == SIG) & (flag == 1)].mean(),
                                                 h11[(t == SIG) & (flag == 0)].mean()))

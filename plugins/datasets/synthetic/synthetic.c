@@ -13,7 +13,8 @@
  *                         test items) carry a rose, striped background, a spurious colour
  *                         and texture cue;
  *   a scale shift         scale_class: its objects at scale 1 in train, scale_factor in test;
- *   two-class images      blend_rate of the items also hold the objects of a second class;
+ *   two-class images      blend_rate of the items (the dark class's excepted) show a second
+ *                         class as much as their own: two scenes, one cut;
  *   test leakage          dup_rate of the test items are exact or near copies of train items.
  * Class parameters take -1 for none and -2 for their default class (K-3, K-4, K-5). The
  * ground truth goes under /dataset/<split>/truth and /dataset/truth (truth.c).
@@ -166,7 +167,10 @@ static int syn_read(lp_ctx *ctx, void *state, uint64_t key, uint8_t *dst)
 		return syn_host->error(ctx, LP_ERR_ARG, "synthetic: no item with key %llx",
 				       (unsigned long long)key);
 	syn_truth(st, (int)s, i, &t);
-	syn_render(st, (int)s, i, &t, dst);
+	if (syn_render(st, (int)s, i, &t, dst))
+		return syn_host->error(ctx, LP_ERR_NOMEM, "synthetic: out of memory drawing item "
+				       "%lld of %s (a blend: two %dx%d scenes)", (long long)i,
+				       split_names[s], st->size, st->size);
 	return LP_OK;
 }
 
@@ -201,7 +205,8 @@ static const lp_param_spec params[] = {
 	  "none, -2 class K-5" },
 	{ "scale_factor", LP_PARAM_NUMBER, "0.5", "test object scale of scale_class, (0, 2]" },
 	{ "blend_rate", LP_PARAM_NUMBER, "0.05",
-	  "fraction of items that also hold the objects of a second class (recorded)" },
+	  "fraction of items (but the dark class's) that show a second class too: its whole "
+	  "scene beyond a cut through the centre (recorded)" },
 	{ "dup_rate", LP_PARAM_NUMBER, "0.02",
 	  "fraction of test items that copy a train item: half exact, half shifted 1-2 px "
 	  "(times size/32) with noise" },

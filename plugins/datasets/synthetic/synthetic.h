@@ -62,7 +62,7 @@ struct syn_truth {
 	int dup_kind;         /* SYN_DUP_* */
 	int src_split;        /* whose scene the pixels are: (src_split, src_index) */
 	int64_t src_index;
-	int signature;        /* the pixels carry the signature */
+	int signature;        /* the pixels carry the signature (of the class or of the second) */
 	float scale;          /* object scale of the true class (1, or scale_factor) */
 };
 
@@ -118,8 +118,9 @@ void syn_truth(const struct syn_state *st, int split, int64_t index, struct syn_
 int syn_write(lp_ctx *ctx, void *state, lp_archive *a, const char *group, const char *split,
 	      size_t n, const uint64_t *keys);
 
-/* render.c: draw item (split, index) with truth t into dst (size * size * 3 bytes) */
-void syn_render(const struct syn_state *st, int split, int64_t index, const struct syn_truth *t,
-		uint8_t *dst);
+/* render.c: draw item (split, index) with truth t into dst (size * size * 3 bytes); LP_OK, or
+ * LP_ERR_NOMEM (a blend needs a second image's worth of memory) */
+int syn_render(const struct syn_state *st, int split, int64_t index, const struct syn_truth *t,
+	       uint8_t *dst);
 
 #endif

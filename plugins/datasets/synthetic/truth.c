@@ -6,9 +6,13 @@
  *   flip       with flip_rate (train) or test_flip_rate (test), the label becomes a uniformly
  *              drawn other class, never the merge partner of the true class (a flip between
  *              the merged pair could not be seen in the pixels);
- *   signature  with signature_rate, a train item of signature_class carries the signature;
- *   blend      with blend_rate, the objects of a second class are drawn too: a uniformly drawn
- *              other class, never the merge partner;
+ *   signature  with signature_rate, a train item of signature_class carries the signature (on
+ *              its side of the cut when it is a blend); so does a train item blended with
+ *              signature_class, on the second class's side;
+ *   blend      with blend_rate, an item of any class but dark_class shows a second class too,
+ *              as much as its own: a uniformly drawn other class, never the merge partner nor
+ *              dark_class (render.c: two scenes, one cut; the dark class is dark as a whole
+ *              image, which half an image cannot be);
  *   duplicate  test items only, with dup_rate: the item copies a uniformly drawn train item j,
  *              exactly or near (a fair coin); it then takes j's true class, second class and
  *              signature (its pixels are j's), and may still be flipped like any test item.
@@ -26,16 +30,19 @@ static int partner(const struct syn_state *st, int c)
 	return c == st->merge_a ? st->merge_b : c == st->merge_b ? st->merge_a : -1;
 }
 
-/* the (h mod m)-th class that is neither a nor b; -1 if there is none */
-static int32_t other_class(const struct syn_state *st, int a, int b, uint64_t h)
+/* the (h mod m)-th of the m classes that are none of a, b and x (-1: no class); -1 if there
+ * is none */
+static int32_t other_class(const struct syn_state *st, int a, int b, int x, uint64_t h)
 {
-	int m = st->classes - 1 - (b >= 0 && b != a);
+	int m = 0;
 
+	for (int c = 0; c < st->classes; c++)
+		m += c != a && c != b && c != x;
 	if (m <= 0)
 		return -1;
 	int k = (int)(h % (uint64_t)m);
 	for (int c = 0; c < st->classes; c++) {
-		if (c == a || c == b)
+		if (c == a || c == b || c == x)
 			continue;
 		if (k-- == 0)
 			return c;
@@ -67,18 +74,22 @@ void syn_truth(const struct syn_state *st, int split, int64_t i, struct syn_trut
 	} else {
 		out->true_label = cls;
 		out->second = -1;
-		if (draw(st, split, i, SYN_H_BLEND, st->blend_rate))
-			out->second = other_class(st, cls, partner(st, cls),
+		/* the dark class is dark as a whole image: it is neither half of a blend */
+		if (cls != st->dark_class && draw(st, split, i, SYN_H_BLEND, st->blend_rate))
+			out->second = other_class(st, cls, partner(st, cls), st->dark_class,
 						  syn_hash(st->seed, (uint64_t)split,
 							   (uint64_t)i, SYN_H_BLENDTO));
-		out->signature = split == SYN_TRAIN && cls == st->signature_class &&
+		/* the signature class's scene carries it, also as a blend's second half */
+		out->signature = split == SYN_TRAIN && st->signature_class >= 0 &&
+				 (cls == st->signature_class ||
+				  out->second == st->signature_class) &&
 				 draw(st, split, i, SYN_H_SIG, st->signature_rate);
 		out->scale = split == SYN_TEST && cls == st->scale_class
 			     ? (float)st->scale_factor : 1.0f;
 	}
 	out->label = out->true_label;
 	if (draw(st, split, i, SYN_H_FLIP, st->flip_rate[split])) {
-		int32_t to = other_class(st, out->true_label, partner(st, out->true_label),
+		int32_t to = other_class(st, out->true_label, partner(st, out->true_label), -1,
 					 syn_hash(st->seed, (uint64_t)split, (uint64_t)i,
 						  SYN_H_FLIPTO));
 		if (to >= 0) {
