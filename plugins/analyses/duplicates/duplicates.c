@@ -47,9 +47,6 @@ static int run(lp_ctx *ctx, void *st, const lp_analysis_io *io)
 	struct dup_run r = { .s = s, .io = io };
 	int rc;
 
-	if (host->size < offsetof(lp_host, analysis_images) + sizeof(void *))
-		return host->error(ctx, LP_ERR_PLUGIN, "duplicates: this loupe cannot read images "
-				   "for analyses (its host table is older than the plugin)");
 	if ((rc = dup_read_inputs(ctx, &r)))
 		goto out;
 	if (host->analysis_images(ctx, io, r.splits[0].name, NULL, 0, DUP_SIZE, NULL, NULL)) {

@@ -123,35 +123,16 @@ const struct dup_split *dup_split_of(const struct dup_run *r, int64_t g)
 	return &r->splits[0];
 }
 
-/* a DUP_CHECK thumbnail halved (2 x 2 means) to DUP_SIZE */
-static void halve(const uint8_t *big, uint8_t *small)
-{
-	const int B = DUP_CHECK, S = DUP_SIZE;
-
-	if (B == S) {
-		memcpy(small, big, (size_t)S * S * 3);
-		return;
-	}
-	for (int y = 0; y < S; y++)
-		for (int x = 0; x < S; x++)
-			for (int c = 0; c < 3; c++) {
-				const uint8_t *p = big + 3 * (2 * y * B + 2 * x) + c;
-				small[3 * (y * S + x) + c] =
-				    (uint8_t)((p[0] + p[3] + p[3 * B] + p[3 * B + 3] + 2) / 4);
-			}
-}
-
 int dup_hash_all(lp_ctx *ctx, struct dup_run *r)
 {
-	const size_t one = DUP_CHECK * DUP_CHECK * 3;
-	uint8_t digest[CHUNK * 16], blurred[DUP_CHECK * DUP_CHECK * 3];
-	uint8_t small[DUP_SIZE * DUP_SIZE * 3];
+	const size_t one = DUP_SIZE * DUP_SIZE * 3;
+	uint8_t digest[CHUNK * 16], blurred[DUP_SIZE * DUP_SIZE * 3];
 	int64_t rows[CHUNK], done = 0;
 	int rc = LP_OK;
 
 	r->items = calloc((size_t)r->n + 1, sizeof(*r->items));
 	r->feature = malloc(sizeof(float) * DUP_FEATURE * (size_t)(r->n + 1));
-	r->thumb = malloc(one * (size_t)(r->n + 1)); /* 12 KB an item */
+	r->thumb = malloc(one * (size_t)(r->n + 1)); /* 3 KB an item */
 	if (!r->items || !r->feature || !r->thumb)
 		return host->error(ctx, LP_ERR_NOMEM, "duplicates: out of memory for %" PRId64
 				   " thumbnails", r->n);
@@ -163,16 +144,15 @@ int dup_hash_all(lp_ctx *ctx, struct dup_run *r)
 			for (int64_t i = 0; i < m; i++)
 				rows[i] = row0 + i;
 			if ((rc = host->analysis_images(ctx, r->io, sp->name, rows, (size_t)m,
-							DUP_CHECK, px, digest)))
+							DUP_SIZE, px, digest)))
 				break;
 			for (int64_t i = 0; i < m; i++) {
 				int64_t g = sp->first + row0 + i;
 				struct dup_item *it = &r->items[g];
-				halve(px + (size_t)i * one, small);
-				it->hash = dup_phash(small);
-				dup_feature(small, r->feature + DUP_FEATURE * (size_t)g);
-				dup_blur(px + (size_t)i * one, DUP_CHECK, blurred);
-				it->spread = (float)dup_spread(blurred, DUP_CHECK);
+				it->hash = dup_phash(px + (size_t)i * one,
+						     r->feature + DUP_FEATURE * (size_t)g);
+				dup_blur(px + (size_t)i * one, DUP_SIZE, blurred);
+				it->spread = (float)dup_spread(blurred, DUP_SIZE);
 				memcpy(it->digest, digest + 16 * i, 16);
 				it->match = -1;
 			}
@@ -261,15 +241,15 @@ static void nearest(const struct dup_run *r, int64_t j, const float *sj, int ns,
 
 static void confirm(struct dup_run *r, int64_t j, const int64_t *best, int m)
 {
-	const size_t one = DUP_CHECK * DUP_CHECK * 3;
-	uint8_t a[DUP_CHECK * DUP_CHECK * 3], b[DUP_CHECK * DUP_CHECK * 3];
+	const size_t one = DUP_SIZE * DUP_SIZE * 3;
+	uint8_t a[DUP_SIZE * DUP_SIZE * 3], b[DUP_SIZE * DUP_SIZE * 3];
 	struct dup_item *it = &r->items[j];
-	const int shift = (int)r->s->shift * (DUP_CHECK / DUP_SIZE);
+	const int shift = (int)r->s->shift;
 
-	dup_blur(r->thumb + one * (size_t)j, DUP_CHECK, b);
+	dup_blur(r->thumb + one * (size_t)j, DUP_SIZE, b);
 	for (int k = 0; k < m && best[k] >= 0; k++) {
-		dup_blur(r->thumb + one * (size_t)best[k], DUP_CHECK, a);
-		double d = dup_diff(a, r->items[best[k]].spread, b, it->spread, DUP_CHECK, shift,
+		dup_blur(r->thumb + one * (size_t)best[k], DUP_SIZE, a);
+		double d = dup_diff(a, r->items[best[k]].spread, b, it->spread, DUP_SIZE, shift,
 				    1.5 * r->s->max_diff);
 		/* the earliest split's copy first (a test image that is a training image), then
 		 * the closest */
@@ -290,7 +270,6 @@ static void *search_worker(void *arg)
 	const int ns = (int)((2 * r->s->shift + 1) * (2 * r->s->shift + 1));
 	float *sj = malloc(sizeof(float) * DUP_FEATURE * (size_t)ns), dot[MAX_NEIGHBOURS];
 	int64_t best[MAX_NEIGHBOURS];
-	uint8_t small[DUP_SIZE * DUP_SIZE * 3];
 
 	if (!sj)
 		return (void *)1;
@@ -300,8 +279,8 @@ static void *search_worker(void *arg)
 			break;
 		if (j == 0 || r->items[j].kind == DUP_EXACT)
 			continue;
-		halve(r->thumb + DUP_CHECK * DUP_CHECK * 3 * (size_t)j, small);
-		dup_feature_shifted(small, (int)r->s->shift, sj);
+		dup_feature_shifted(r->thumb + DUP_SIZE * DUP_SIZE * 3 * (size_t)j,
+				    (int)r->s->shift, sj);
 		nearest(r, j, sj, ns, s->neighbours, best, dot);
 		confirm(r, j, best, s->neighbours);
 	}

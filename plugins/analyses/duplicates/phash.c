@@ -53,31 +53,33 @@ static void dct8(const uint8_t *rgb, double *c)
 		}
 }
 
-uint64_t dup_phash(const uint8_t *rgb)
+/* the 63 coefficients less the DC term, scaled to unit length */
+static void feature_of(const double *c, float *out)
 {
-	double c[F * F], sorted[F * F];
-	uint64_t h = 0;
+	double norm = 0;
 
-	dct8(rgb, c);
-	memcpy(sorted, c, sizeof c);
-	qsort(sorted, F * F, sizeof(double), cmp_double);
-	double median = 0.5 * (sorted[F * F / 2 - 1] + sorted[F * F / 2]);
-	for (int i = 0; i < F * F; i++)
-		h |= (uint64_t)(c[i] > median) << i;
-	return h;
-}
-
-void dup_feature(const uint8_t *rgb, float *out)
-{
-	double c[F * F], norm = 0;
-
-	dct8(rgb, c);
 	for (int i = 1; i < F * F; i++)
 		norm += c[i] * c[i];
 	norm = norm > 1e-12 ? 1.0 / sqrt(norm) : 0.0;
 	for (int i = 1; i < F * F; i++)
 		out[i - 1] = (float)(c[i] * norm);
 	out[DUP_FEATURE - 1] = 0;
+}
+
+uint64_t dup_phash(const uint8_t *rgb, float *feature)
+{
+	double c[F * F], sorted[F * F];
+	uint64_t h = 0;
+
+	dct8(rgb, c);
+	if (feature)
+		feature_of(c, feature);
+	memcpy(sorted, c, sizeof c);
+	qsort(sorted, F * F, sizeof(double), cmp_double);
+	double median = 0.5 * (sorted[F * F / 2 - 1] + sorted[F * F / 2]);
+	for (int i = 0; i < F * F; i++)
+		h |= (uint64_t)(c[i] > median) << i;
+	return h;
 }
 
 void dup_feature_shifted(const uint8_t *rgb, int shift, float *out)
@@ -95,7 +97,9 @@ void dup_feature_shifted(const uint8_t *rgb, int shift, float *out)
 					memcpy(moved + 3 * (y * S + x), rgb + 3 * (sy * S + sx), 3);
 				}
 			}
-			dup_feature(moved, out + (size_t)DUP_FEATURE * (size_t)k++);
+			double c[F * F];
+			dct8(moved, c);
+			feature_of(c, out + (size_t)DUP_FEATURE * (size_t)k++);
 		}
 }
 

@@ -2,7 +2,8 @@
  *   dup_phash    a 64-bit perceptual hash (Zauner 2010, "pHash"): the luma's 2-D DCT-II, its
  *                8 x 8 lowest frequencies, one bit per coefficient above their median. Written
  *                per item, for matching against other collections.
- *   dup_feature  the same 63 coefficients less the DC term, scaled to unit length: the search
+ *   feature      the same 63 coefficients less the DC term, scaled to unit length (dup_phash
+ *                gives both from one DCT; dup_feature_shifted for moved copies): the search
  *                compares these, not the bits. On low-contrast images the bits near the
  *                median flip with a little noise, and a copy moved by 2 pixels differed by up
  *                to 24 of 64 bits from its original at the best shift (synthetic, measured),
@@ -16,12 +17,11 @@
 
 #include <stdint.h>
 
-#define DUP_SIZE 32    /* thumbnail side of the hash and the features */
-#define DUP_CHECK 32   /* thumbnail side of the confirmation on pixels (DUP_SIZE or twice it) */
+#define DUP_SIZE 32    /* thumbnail side the analysis works on */
 #define DUP_FEATURE 64 /* floats per feature (63 coefficients, one 0 of padding) */
 
-uint64_t dup_phash(const uint8_t *rgb);
-void dup_feature(const uint8_t *rgb, float *out);
+/* the hash and the feature of one thumbnail, from one DCT (feature may be NULL) */
+uint64_t dup_phash(const uint8_t *rgb, float *feature);
 /* the features of rgb moved by (dx, dy) for dx, dy in -shift .. shift (edges repeated), row by
  * row: (2 shift + 1)^2 of them */
 void dup_feature_shifted(const uint8_t *rgb, int shift, float *out);
