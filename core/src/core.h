@@ -56,6 +56,9 @@ size_t lpi_edit_distance(const char *a, const char *b);
 /* params.c: after a plugin's init/open, an error if it read a parameter it never declared */
 int lpi_params_check_reads(lp_ctx *ctx, const lp_params *p);
 
+/* h5/archive.c: the child groups of group, in name order, each malloc'd (lpi_strings_free) */
+int lpi_archive_groups(lp_archive *a, const char *group, char ***names, size_t *n);
+void lpi_strings_free(char **v, size_t n);
 /* analyze.c: the host table's analysis_images */
 int lpi_analysis_images(lp_ctx *ctx, const lp_analysis_io *io, const char *split,
 			const int64_t *rows, size_t n, int size, uint8_t *out, uint8_t *digest);

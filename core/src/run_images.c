@@ -170,31 +170,11 @@ static int read_split(lp_run_images *ri, const char *name, struct ri_split *s)
 	return ri->ds ? match_rows(ri, s) : LP_OK;
 }
 
-struct lister {
-	char **names;
-	size_t n;
-	int nomem;
-};
-
-static void list_group(void *user, const char *name, int kind)
-{
-	struct lister *l = user;
-	char **g;
-	if (kind != 1 || l->nomem)
-		return;
-	if (!(g = realloc(l->names, (l->n + 1) * sizeof(*g))) || !(g[l->n] = strdup(name))) {
-		l->names = g ? g : l->names;
-		l->nomem = 1;
-		return;
-	}
-	l->names = g;
-	l->n++;
-}
-
 int lp_run_images_open(lp_ctx *ctx, lp_archive *run, const char *root, lp_run_images **out)
 {
 	lp_run_images *ri = calloc(1, sizeof(*ri));
-	struct lister l = { NULL, 0, 0 };
+	char **groups = NULL;
+	size_t ngroups = 0;
 	int rc = LP_OK;
 
 	*out = NULL;
@@ -210,13 +190,11 @@ int lp_run_images_open(lp_ctx *ctx, lp_archive *run, const char *root, lp_run_im
 		rc = open_plugin(ri);
 	}
 	if (!rc)
-		rc = lp_archive_list(run, "/dataset", list_group, &l);
-	if (!rc && l.nomem)
-		rc = lp_error(ctx, LP_ERR_NOMEM, "run images: out of memory");
-	for (size_t i = 0; !rc && i < l.n; i++) {
+		rc = lpi_archive_groups(run, "/dataset", &groups, &ngroups);
+	for (size_t i = 0; !rc && i < ngroups; i++) {
 		char path[300];
 		int kind = 0;
-		snprintf(path, sizeof path, "/dataset/%s/names", l.names[i]);
+		snprintf(path, sizeof path, "/dataset/%s/names", groups[i]);
 		if (lp_archive_exists(run, path, &kind) != LP_OK || kind != 2)
 			continue; /* skipped/, truth/: not a split */
 		struct ri_split *g = realloc(ri->splits, (ri->nsplits + 1) * sizeof(*g));
@@ -226,11 +204,9 @@ int lp_run_images_open(lp_ctx *ctx, lp_archive *run, const char *root, lp_run_im
 		}
 		ri->splits = g;
 		memset(&g[ri->nsplits], 0, sizeof(*g));
-		rc = read_split(ri, l.names[i], &g[ri->nsplits++]);
+		rc = read_split(ri, groups[i], &g[ri->nsplits++]);
 	}
-	for (size_t i = 0; i < l.n; i++)
-		free(l.names[i]);
-	free(l.names);
+	lpi_strings_free(groups, ngroups);
 	if (rc) {
 		lp_run_images_free(ri);
 		return rc;

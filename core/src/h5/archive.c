@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core.h"
 #include "h5int.h"
 
 #define BIG_BYTES ((uint64_t)4 << 20)   /* numeric datasets above this are deflated */
@@ -941,4 +942,49 @@ int lp_archive_list(lp_archive *a, const char *group,
 		ret = list_one(a, g, group, i, fn, user);
 	H5Oclose(g);
 	return ret;
+}
+
+struct groups {
+	char **v;
+	size_t n;
+	int nomem;
+};
+
+static void on_group(void *user, const char *name, int kind)
+{
+	struct groups *g = user;
+	char **v;
+	if (kind != LP_NODE_GROUP || g->nomem)
+		return;
+	if (!(v = realloc(g->v, (g->n + 1) * sizeof(*v))) || !(v[g->n] = strdup(name))) {
+		g->v = v ? v : g->v;
+		g->nomem = 1;
+		return;
+	}
+	g->v = v;
+	g->n++;
+}
+
+int lpi_archive_groups(lp_archive *a, const char *group, char ***names, size_t *n)
+{
+	struct groups g = { NULL, 0, 0 };
+	int ret = lp_archive_list(a, group, on_group, &g);
+
+	if (!ret && g.nomem)
+		ret = lp_error(a->ctx, LP_ERR_NOMEM, "%s: out of memory listing %s", a->path, group);
+	if (ret) {
+		lpi_strings_free(g.v, g.n);
+		g.v = NULL;
+		g.n = 0;
+	}
+	*names = g.v;
+	*n = g.n;
+	return ret;
+}
+
+void lpi_strings_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core.h"
 #include "loupe/loupe.h"
 #include "report_int.h"
 #include "svg.h"
@@ -266,26 +267,10 @@ static void section_confusion(lpr *r)
 	free(m);
 }
 
-struct names {
-	char **v;
-	size_t n;
-};
-
-static void on_analysis(void *user, const char *name, int kind)
-{
-	struct names *s = user;
-	char **v;
-	if (kind != LP_NODE_GROUP || name[0] == '.' ||
-	    !(v = realloc(s->v, (s->n + 1) * sizeof(*v))))
-		return;
-	s->v = v;
-	if ((v[s->n] = strdup(name)))
-		s->n++;
-}
-
 static int page(lpr *r, const char *title)
 {
-	struct names an = { NULL, 0 };
+	char **an = NULL;
+	size_t nan = 0;
 	int rc = LP_OK, kind = 0;
 
 	lpr_puts(&r->b, "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -295,29 +280,31 @@ static int page(lpr *r, const char *title)
 	lpr_printf(&r->b, "</title><style>%s</style></head><body>\n<h1>loupe report: ", css);
 	lpr_escape(&r->b, title);
 	lpr_puts(&r->b, "</h1>\n");
-	if (lp_archive_exists(r->a, "/analyses", &kind) == LP_OK && kind == LP_NODE_GROUP)
-		lp_archive_list(r->a, "/analyses", on_analysis, &an);
+	if (lp_archive_exists(r->a, "/analyses", &kind) == LP_OK && kind == LP_NODE_GROUP &&
+	    (rc = lpi_archive_groups(r->a, "/analyses", &an, &nan)))
+		return rc;
 	lpr_puts(&r->b, "<nav><a href='#run'>run</a><a href='#training'>training</a>"
 		 "<a href='#heatmap'>heatmap</a>");
-	for (size_t i = 0; i < an.n; i++) {
+	for (size_t i = 0; i < nan; i++) {
+		if (an[i][0] == '.')
+			continue; /* an analysis' temporary group (analyze.c) */
 		lpr_puts(&r->b, "<a href='#a-");
-		lpr_escape(&r->b, an.v[i]);
+		lpr_escape(&r->b, an[i]);
 		lpr_puts(&r->b, "'>");
-		lpr_escape(&r->b, an.v[i]);
+		lpr_escape(&r->b, an[i]);
 		lpr_puts(&r->b, "</a>");
 	}
 	lpr_puts(&r->b, "</nav>\n");
 	section_run(r);
 	section_training(r);
 	section_confusion(r);
-	if (!an.n)
+	if (!nan)
 		lpr_puts(&r->b, "<p>No analyses in this archive yet: run <code>loupe analyze "
 			 "RUN.h5</code>.</p>\n");
-	for (size_t i = 0; i < an.n && !rc; i++)
-		rc = lpr_analysis_section(r, an.v[i]);
-	for (size_t i = 0; i < an.n; i++)
-		free(an.v[i]);
-	free(an.v);
+	for (size_t i = 0; i < nan && !rc; i++)
+		if (an[i][0] != '.')
+			rc = lpr_analysis_section(r, an[i]);
+	lpi_strings_free(an, nan);
 	lpr_puts(&r->b, "</body></html>\n");
 	return rc;
 }

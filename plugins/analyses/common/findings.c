@@ -30,6 +30,31 @@ static void on_child(void *user, const char *name, int kind)
 	s->n++;
 }
 
+int lp_list_groups(lp_ctx *ctx, lp_archive *a, const char *who, const char *group,
+		   char ***names, size_t *n)
+{
+	struct names s = {NULL, 0, 0};
+	int rc = host->archive_list(a, group, on_child, &s);
+
+	if (!rc && s.bad)
+		rc = host->error(ctx, LP_ERR_NOMEM, "%s: out of memory", who);
+	if (rc) {
+		lp_names_free(s.v, s.n);
+		s.v = NULL;
+		s.n = 0;
+	}
+	*names = s.v;
+	*n = s.n;
+	return rc;
+}
+
+void lp_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -37,7 +62,6 @@ static int by_name(const void *a, const void *b)
 
 int lp_inputs_read(lp_ctx *ctx, lp_archive *a, const char *who, lp_inputs *in)
 {
-	struct names s = {NULL, 0, 0};
 	int kind = 0, rc;
 
 	memset(in, 0, sizeof(*in));
@@ -55,29 +79,24 @@ int lp_inputs_read(lp_ctx *ctx, lp_archive *a, const char *who, lp_inputs *in)
 		return host->error(ctx, LP_ERR_FORMAT, "%s: /dataset/classes is empty", who);
 	if ((rc = host->archive_exists(a, "/predictions", &kind)))
 		return rc;
-	if (kind == 1 && (rc = host->archive_list(a, "/predictions", on_child, &s)))
+	if (kind == 1 &&
+	    (rc = lp_list_groups(ctx, a, who, "/predictions", &in->splits, &in->nsplits)))
 		return rc;
-	in->splits = s.v;
-	in->nsplits = s.n;
-	if (s.bad)
-		return host->error(ctx, LP_ERR_NOMEM, "%s: out of memory", who);
-	if (!s.n)
+	if (!in->nsplits)
 		return host->error(
 		    ctx, LP_ERR_NOTFOUND,
 		    "%s: the archive has no predictions (no "
 		    "group under /predictions: run loupe.predict(net, split, { archive "
 		    "= run }) first)",
 		    who);
-	qsort(s.v, s.n, sizeof(*s.v), by_name);
+	qsort(in->splits, in->nsplits, sizeof(*in->splits), by_name);
 	return LP_OK;
 }
 
 void lp_inputs_free(lp_inputs *in)
 {
 	host->free(in->classes);
-	for (size_t i = 0; i < in->nsplits; i++)
-		free(in->splits[i]);
-	free(in->splits);
+	lp_names_free(in->splits, in->nsplits);
 	memset(in, 0, sizeof(*in));
 }
 

@@ -17,6 +17,12 @@ typedef struct lp_inputs {
 	size_t nsplits;
 } lp_inputs;
 
+/* The child groups of group (name order, as the archive lists them): *names[*n], each
+ * malloc'd (lp_names_free). who: the analysis, for messages. */
+int lp_list_groups(lp_ctx *ctx, lp_archive *a, const char *who, const char *group,
+		   char ***names, size_t *n);
+void lp_names_free(char **names, size_t n);
+
 /* who: the analysis' name, for messages. An archive without /dataset/classes or without
  * predictions is an error that says what to run first. */
 int lp_inputs_read(lp_ctx *ctx, lp_archive *a, const char *who, lp_inputs *in);

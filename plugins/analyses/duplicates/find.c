@@ -12,27 +12,6 @@
 #define host an_host
 #define CHUNK 1024 /* thumbnails read at a time */
 
-struct lister {
-	char **v;
-	size_t n;
-	int bad;
-};
-
-static void on_group(void *user, const char *name, int kind)
-{
-	struct lister *l = user;
-	char **v;
-	if (kind != 1 || l->bad)
-		return;
-	if (!(v = realloc(l->v, (l->n + 1) * sizeof(*v))) || !(v[l->n] = strdup(name))) {
-		l->v = v ? v : l->v;
-		l->bad = 1;
-		return;
-	}
-	l->v = v;
-	l->n++;
-}
-
 /* train first, then by name */
 static int split_order(const void *a, const void *b)
 {
@@ -73,7 +52,8 @@ static int read_split(lp_ctx *ctx, struct dup_run *r, struct dup_split *sp)
 int dup_read_inputs(lp_ctx *ctx, struct dup_run *r)
 {
 	lp_archive *a = r->io->archive;
-	struct lister l = { NULL, 0, 0 };
+	char **v = NULL;
+	size_t n = 0;
 	int kind = 0, rc;
 
 	if ((rc = host->archive_exists(a, "/dataset/classes", &kind)))
@@ -82,25 +62,21 @@ int dup_read_inputs(lp_ctx *ctx, struct dup_run *r)
 		return host->error(ctx, LP_ERR_NOTFOUND, "duplicates: the archive has no "
 				   "/dataset/classes (docs/ARCHIVE.md)");
 	if ((rc = host->archive_read_strings(a, "/dataset/classes", &r->nclasses, &r->classes)) ||
-	    (rc = host->archive_list(a, "/dataset", on_group, &l)))
+	    (rc = lp_list_groups(ctx, a, "duplicates", "/dataset", &v, &n)))
 		goto out;
-	if (l.bad) {
+	qsort(v, n, sizeof(*v), split_order);
+	if (!(r->splits = calloc(n + 1, sizeof(*r->splits)))) {
 		rc = host->error(ctx, LP_ERR_NOMEM, "duplicates: out of memory");
 		goto out;
 	}
-	qsort(l.v, l.n, sizeof(*l.v), split_order);
-	if (!(r->splits = calloc(l.n + 1, sizeof(*r->splits)))) {
-		rc = host->error(ctx, LP_ERR_NOMEM, "duplicates: out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < l.n && !rc; i++) {
+	for (size_t i = 0; i < n && !rc; i++) {
 		char path[300];
-		snprintf(path, sizeof path, "/dataset/%s/labels", l.v[i]);
+		snprintf(path, sizeof path, "/dataset/%s/labels", v[i]);
 		if (host->archive_exists(a, path, &kind) != LP_OK || kind != 2)
 			continue; /* skipped/, truth/: not a split */
 		struct dup_split *sp = &r->splits[r->nsplits++];
-		sp->name = l.v[i];
-		l.v[i] = NULL;
+		sp->name = v[i];
+		v[i] = NULL;
 		sp->first = r->n;
 		if (!(rc = read_split(ctx, r, sp)))
 			r->n += sp->n;
@@ -109,9 +85,7 @@ int dup_read_inputs(lp_ctx *ctx, struct dup_run *r)
 		rc = host->error(ctx, LP_ERR_NOTFOUND, "duplicates: no split under /dataset has "
 				 "labels (/dataset/<split>/labels)");
 out:
-	for (size_t i = 0; i < l.n; i++)
-		free(l.v[i]);
-	free(l.v);
+	lp_names_free(v, n);
 	return rc;
 }
 
