@@ -85,6 +85,13 @@ int lp_archive_write(lp_archive *a, const char *path, int dtype, int rank, const
 		     const char *const *axes, const void *data);
 int lp_archive_write_strings(lp_archive *a, const char *path, size_t n,
 			     const char *const *strings, const char *axis);
+/* Append n rows to the 1-D extendible (chunked, unlimited) dataset at path, creating it with
+ * axis name `axis` when missing; rows already there are never rewritten. A dataset that exists
+ * but is not extendible, of another type or rank, is LP_ERR_FORMAT naming it. */
+int lp_archive_append(lp_archive *a, const char *path, int dtype, size_t n, const void *data,
+		      const char *axis);
+int lp_archive_append_strings(lp_archive *a, const char *path, size_t n,
+			      const char *const *strings, const char *axis);
 int lp_archive_attr_string(lp_archive *a, const char *obj, const char *name, const char *value);
 int lp_archive_attr_number(lp_archive *a, const char *obj, const char *name, double value);
 int lp_archive_attr_int(lp_archive *a, const char *obj, const char *name, int64_t value);
