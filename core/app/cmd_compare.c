@@ -1,5 +1,6 @@
 /* cmd_compare.c — `loupe compare A.h5 B.h5`: what differs between two runs — provenance
- * (script, seed, dataset fingerprint, plugins, versions) and final metrics. */
+ * (script, seed, dataset fingerprint, annotations applied, plugins, versions), final metrics,
+ * and the before/after table of /compare/annotations where a run has one. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,10 @@ const char loupe_usage_compare[] =
 	"Prints what differs between two run archives: the script (the first differing lines),\n"
 	"the seed, the dataset (plugin, parameters, fingerprint), the plugins and their sha256,\n"
 	"loupe's version and the device, then the final metrics and prediction accuracies side by\n"
-	"side. A field one archive lacks shows as (none); an archive that cannot be read (damaged,\n"
-	"truncated) is an error naming the file and the object.\n"
+	"side, and a run's /compare/annotations (experiments/reannotate_retrain.lua: test accuracy\n"
+	"before and after a review's decisions). A field one archive lacks shows as (none); an\n"
+	"archive that cannot be read (damaged, truncated) is an error naming the file and the\n"
+	"object.\n"
 	"Exit status: 0 when the provenance is the same, 1 when it differs, 2 on error.\n";
 
 struct run {
@@ -233,6 +236,43 @@ static void predictions(struct run *r)
 	}
 }
 
+/* /compare/annotations of either run: the before/after accuracies and what the decisions did */
+static void annotations(struct run *r)
+{
+	static const char *const keys[] = { "accuracy_before", "accuracy_after", "items",
+					    "relabelled", "removed", "excluded", "merged", "source" };
+
+	if (kind_of(&r[0], "/compare/annotations") != 1 &&
+	    kind_of(&r[1], "/compare/annotations") != 1)
+		return;
+	printf("annotations (/compare/annotations: test, merged label set) %14s %14s\n", "A", "B");
+	for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+		char *a = attr(&r[0], "/compare/annotations", keys[k]);
+		char *b = attr(&r[1], "/compare/annotations", keys[k]);
+		char ta[32] = "(none)", tb[32] = "(none)";
+		if (k < 2 && a)
+			snprintf(ta, sizeof ta, "%.4f", atof(a));
+		if (k < 2 && b)
+			snprintf(tb, sizeof tb, "%.4f", atof(b));
+		if (k < 2)
+			printf("  %-26s %14s %14s\n", keys[k], ta, tb);
+		else
+			printf("  %-26s %14s %14s\n", keys[k], a ? (*a ? a : "none") : "(none)",
+			       b ? (*b ? b : "none") : "(none)");
+		free(a);
+		free(b);
+	}
+	for (int k = 0; k < 2; k++) {
+		char *a = attr(&r[k], "/compare/annotations", "accuracy_before");
+		char *b = attr(&r[k], "/compare/annotations", "accuracy_after");
+		if (a && b)
+			printf("  %s: %+.1f points after the annotations\n", k ? "B" : "A",
+			       100 * (atof(b) - atof(a)));
+		free(a);
+		free(b);
+	}
+}
+
 int loupe_cmd_compare(lp_ctx *ctx, int argc, char **argv)
 {
 	struct run r[2] = { { ctx, NULL, NULL, 0 }, { ctx, NULL, NULL, 0 } };
@@ -257,6 +297,8 @@ int loupe_cmd_compare(lp_ctx *ctx, int argc, char **argv)
 	d |= compare_attr(r, "/provenance/dataset", "plugin", "dataset");
 	d |= compare_attr(r, "/provenance/dataset", "params", "dataset params");
 	d |= compare_attr(r, "/provenance/dataset", "fingerprint", "dataset fingerprint");
+	d |= compare_attr(r, "/dataset", "annotations_hash", "annotations hash");
+	d |= compare_attr(r, "/dataset", "annotations_source", "annotations from");
 	d |= compare_plugins(r);
 	d |= compare_attr(r, "/", "loupe_version", "loupe version");
 	d |= compare_attr(r, "/", "device", "device");
@@ -267,6 +309,7 @@ int loupe_cmd_compare(lp_ctx *ctx, int argc, char **argv)
 		printf("  none: same script, seed, dataset, plugins, loupe and device\n");
 	metrics(r);
 	predictions(r);
+	annotations(r);
 	rc = r[0].failed || r[1].failed ? 2 : d ? 1 : 0;
 	if (rc == 2)
 		fprintf(stderr, "loupe compare: an archive is damaged (above); what was printed is "

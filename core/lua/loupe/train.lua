@@ -576,7 +576,7 @@ function M.predict(net, set_, opts)
   end
   local px = opts.augment and pixels(net, opts.augment, "predict", true, "augment") or
              eval_pixels[net] or pixels(net, {}, "predict", false)
-  local n = opts.items and #opts.items or #set_
+  local n = opts.items and #opts.items or #set_:items() -- the items kept (ds:with_annotations)
   local ld = loupe.loader(set_, loader_opts(px, {
     batch = math.min(int(opts, "batch", 64, "predict", 1, MAX_BATCH), n), shuffle = false,
     threads = int(opts, "threads", nil, "predict", 0, 64), items = opts.items, labels = opts.labels,

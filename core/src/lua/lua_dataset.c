@@ -10,13 +10,17 @@
 
 #include "loupe/dataset.h"
 #include "loupe/loader.h"
+#include "loupe/with_annotations.h"
 #include "lpl.h"
 
 #define LPL_DATASET "loupe.Dataset"
 #define LPL_SPLIT "loupe.Split"
 #define LPL_LOADER "loupe.Loader"
+#define LPL_ANNOTATED "loupe.Annotated"
 
-/* A split or loader holds its parent in user value 1, so the dataset outlives them. */
+/* A split or loader holds its parent in user value 1, so the dataset outlives them. A dataset
+ * holds in its user value 1 the annotations ds:with_annotations applied (an lp_annotated box),
+ * which the loader, split:labels(), split:item(), split:counts() and ds:write() then follow. */
 typedef struct split_box {
 	lp_split *s;
 } split_box;
@@ -25,6 +29,9 @@ typedef struct loader_box {
 	lp_loader *ld;
 	lp_split *s;
 } loader_box;
+
+static const lp_annotated *dataset_annotations(lua_State *L, int idx);
+static const lp_annotated_split *split_annotations(lua_State *L, int idx, const lp_split *s);
 
 static lp_dataset *check_dataset(lua_State *L, int idx)
 {
@@ -73,7 +80,7 @@ static int l_dataset(lua_State *L)
 			keep[m++] = kv[i];
 		}
 	}
-	lp_dataset **box = lua_newuserdatauv(L, sizeof(*box), 0);
+	lp_dataset **box = lua_newuserdatauv(L, sizeof(*box), 1);
 	*box = NULL;
 	luaL_setmetatable(L, LPL_DATASET);
 	if (lp_dataset_open(ctx, p, keep, m, &o, box))
@@ -84,6 +91,8 @@ static int l_dataset(lua_State *L)
 static int ds_gc(lua_State *L)
 {
 	lp_dataset **box = luaL_checkudata(L, 1, LPL_DATASET);
+	lua_pushnil(L); /* the annotations borrow the dataset's split names: they go first */
+	lua_setiuservalue(L, 1, 1);
 	lp_dataset_free(*box);
 	*box = NULL;
 	return 0;
@@ -175,7 +184,144 @@ static int ds_write(lua_State *L)
 		return luaL_error(L, "dataset:write: archive is closed");
 	if (lp_dataset_write(ds, *a))
 		return lpl_fail(L, lp_dataset_ctx(ds));
+	const lp_annotated *an = dataset_annotations(L, 1);
+	if (an && (lp_annotated_write(lp_dataset_ctx(ds), an, *a) || lp_archive_commit(*a)))
+		return lpl_fail(L, lp_dataset_ctx(ds));
 	return 0;
+}
+
+/* ---- annotations: ds:with_annotations(run [, opts]) ---- */
+
+static int an_gc(lua_State *L)
+{
+	lp_annotated **box = luaL_checkudata(L, 1, LPL_ANNOTATED);
+	lp_annotated_free(*box);
+	*box = NULL;
+	return 0;
+}
+
+/* the annotations the dataset at idx has applied, or NULL */
+static const lp_annotated *dataset_annotations(lua_State *L, int idx)
+{
+	const lp_annotated *a = NULL;
+	if (lua_getiuservalue(L, idx, 1) == LUA_TUSERDATA)
+		a = *(lp_annotated **)luaL_checkudata(L, -1, LPL_ANNOTATED);
+	lua_pop(L, 1); /* the dataset keeps it alive */
+	return a;
+}
+
+/* the annotations of the split at idx (a loupe.Split), or NULL */
+static const lp_annotated_split *split_annotations(lua_State *L, int idx, const lp_split *s)
+{
+	lua_getiuservalue(L, idx, 1);
+	const lp_annotated *a = dataset_annotations(L, lua_gettop(L));
+	lua_pop(L, 1);
+	return lp_annotated_split_get(a, lp_split_name(s));
+}
+
+static int an_choice(lua_State *L, int t, const char *k, const char *a, const char *b)
+{
+	int v = 0;
+	if (lua_istable(L, t) && lua_getfield(L, t, k) != LUA_TNIL) {
+		const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		if (!s || (strcmp(s, a) != 0 && strcmp(s, b) != 0))
+			luaL_error(L, "dataset:with_annotations: option '%s' is \"%s\" or \"%s\", not "
+				   "%s", k, a, b, s ? s : luaL_typename(L, -1));
+		v = strcmp(s, b) == 0;
+	}
+	if (lua_istable(L, t))
+		lua_pop(L, 1);
+	return v;
+}
+
+static void push_count(lua_State *L, const char *k, int64_t v)
+{
+	lua_pushinteger(L, (lua_Integer)v);
+	lua_setfield(L, -2, k);
+}
+
+/* { relabelled, removed, excluded, missing, merged = { {from, into}, ... }, hash, source,
+ *   splits = { [name] = { relabelled, removed, excluded, merged, items } } } */
+static void push_changes(lua_State *L, const lp_annotated *a)
+{
+	lua_createtable(L, 0, 9);
+	push_count(L, "relabelled", a->relabelled);
+	push_count(L, "removed", a->removed);
+	push_count(L, "excluded", a->excluded);
+	push_count(L, "missing", a->missing);
+	lua_createtable(L, (int)a->nmerges, 0);
+	for (size_t i = 0; i < a->nmerges; i++) {
+		lua_createtable(L, 0, 2);
+		push_count(L, "from", a->from[i]);
+		push_count(L, "into", a->into[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -2, "merged");
+	lua_pushstring(L, a->hash);
+	lua_setfield(L, -2, "hash");
+	lua_pushstring(L, a->source ? a->source : "");
+	lua_setfield(L, -2, "source");
+	lua_createtable(L, 0, (int)a->nsplits);
+	for (size_t k = 0; k < a->nsplits; k++) {
+		const lp_annotated_split *s = &a->splits[k];
+		lua_createtable(L, 0, 5);
+		push_count(L, "relabelled", s->relabelled);
+		push_count(L, "removed", s->removed);
+		push_count(L, "excluded", s->excluded);
+		push_count(L, "merged", s->merged);
+		push_count(L, "items", s->nitems);
+		lua_setfield(L, -2, s->name);
+	}
+	lua_setfield(L, -2, "splits");
+}
+
+/* ds:with_annotations(run | path [, { also = "keep" | "exclude", missing = "error" | "skip" }])
+ * -> the changes; the dataset's next uses (loaders, labels, ds:write) follow them */
+static int ds_with_annotations(lua_State *L)
+{
+	static const char *const keys[] = { "also", "missing", NULL };
+	lp_dataset *ds = check_dataset(L, 1);
+	lp_ctx *ctx = lp_dataset_ctx(ds);
+	lp_archive *run = NULL, *opened = NULL;
+	lp_annotated_opts o = { 0 };
+
+	lua_settop(L, 3);
+	if (!lua_isnil(L, 3))
+		luaL_checktype(L, 3, LUA_TTABLE);
+	lpl_check_keys(L, 3, "dataset:with_annotations", keys);
+	o.also = an_choice(L, 3, "also", "keep", "exclude") ? LP_ALSO_EXCLUDE : LP_ALSO_KEEP;
+	o.missing = an_choice(L, 3, "missing", "error", "skip") ? LP_MISSING_SKIP
+								 : LP_MISSING_ERROR;
+	if (lua_type(L, 2) != LUA_TSTRING) {
+		lp_archive **a = luaL_testudata(L, 2, LPL_ARCHIVE);
+		if (!a)
+			return luaL_error(L, "dataset:with_annotations: the first argument is a run "
+					  "archive (loupe.archive) or its path, not a %s",
+					  luaL_typename(L, 2));
+		if (!*a)
+			return luaL_error(L, "dataset:with_annotations: the archive is closed");
+		run = *a;
+	}
+	lp_annotated **box = lua_newuserdatauv(L, sizeof(*box), 0);
+	*box = NULL;
+	luaL_setmetatable(L, LPL_ANNOTATED);
+	if (!run && lp_archive_open(ctx, lua_tostring(L, 2), 0, &opened))
+		return lpl_fail(L, ctx);
+	int rc = lp_annotated_from_archive(ds, run ? run : opened, &o, box);
+	if (rc)
+		lua_pushstring(L, lp_ctx_errmsg(ctx)); /* before the close can touch the context */
+	lp_archive_close(opened);
+	if (rc)
+		return lua_error(L);
+	if ((*box)->missing)
+		lp_log(ctx, LP_LOG_WARN, "dataset:with_annotations: %s: %" PRId64 " annotated item%s "
+		       "not in the dataset %s, skipped (first: %s)", (*box)->source,
+		       (*box)->missing, (*box)->missing == 1 ? " is" : "s are", lp_dataset_name(ds),
+		       (*box)->first_missing);
+	lua_pushvalue(L, -1);
+	lua_setiuservalue(L, 1, 1); /* replaces any earlier annotations: they do not add up */
+	push_changes(L, *box);
+	return 1;
 }
 
 static int ds_index(lua_State *L)
@@ -202,7 +348,7 @@ static int ds_index(lua_State *L)
 	lua_getfield(L, -1, k);
 	if (lua_isnil(L, -1))
 		return luaL_error(L, "loupe.Dataset has no field '%s' (name, classes, split, splits, "
-				  "skipped, fingerprint, write)", k);
+				  "skipped, fingerprint, write, with_annotations)", k);
 	return 1;
 }
 
@@ -231,23 +377,33 @@ static int64_t check_index(lua_State *L, lp_split *s, int idx)
 	return (int64_t)i - 1;
 }
 
-/* split:item(i) -> { name, path, label, width, height, channels, bytes } */
+/* split:item(i) -> { name, path, label, width, height, channels, bytes } (+ given_label and
+ * removed after ds:with_annotations: label is then the one in effect) */
 static int sp_item(lua_State *L)
 {
 	lp_split *s = check_split(L, 1);
 	lp_item_info it;
 
-	if (lp_split_item(s, check_index(L, s, 2), &it))
+	const lp_annotated_split *as = split_annotations(L, 1, s);
+	int64_t i = check_index(L, s, 2);
+
+	if (lp_split_item(s, i, &it))
 		return lpl_fail(L, lp_dataset_ctx(lp_split_dataset(s)));
-	lua_createtable(L, 0, 7);
+	lua_createtable(L, 0, 9);
 	lua_pushstring(L, it.name);
 	lua_setfield(L, -2, "name");
 	if (it.path) {
 		lua_pushstring(L, it.path);
 		lua_setfield(L, -2, "path");
 	}
-	lua_pushinteger(L, it.label);
+	lua_pushinteger(L, as ? as->labels[i] : it.label);
 	lua_setfield(L, -2, "label");
+	if (as) { /* ds:with_annotations: the dataset's own label, and whether the item left */
+		lua_pushinteger(L, it.label);
+		lua_setfield(L, -2, "given_label");
+		lua_pushboolean(L, !as->keep[i]);
+		lua_setfield(L, -2, "removed");
+	}
 	lua_pushinteger(L, it.width);
 	lua_setfield(L, -2, "width");
 	lua_pushinteger(L, it.height);
@@ -259,23 +415,25 @@ static int sp_item(lua_State *L)
 	return 1;
 }
 
-/* split:labels() -> { label of item 1, ... } */
+/* split:labels() -> { label of item 1, ... } (those in effect after ds:with_annotations) */
 static int sp_labels(lua_State *L)
 {
 	lp_split *s = check_split(L, 1);
+	const lp_annotated_split *as = split_annotations(L, 1, s);
 	int64_t n = lp_split_count(s);
 	lp_item_info it;
 
 	lua_createtable(L, (int)n, 0);
 	for (int64_t i = 0; i < n; i++) {
 		lp_split_item(s, i, &it);
-		lua_pushinteger(L, it.label);
+		lua_pushinteger(L, as ? as->labels[i] : it.label);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 	return 1;
 }
 
-/* split:counts() -> { [class name] = items } */
+/* split:counts() -> { [class name] = items } (after ds:with_annotations: of the items kept, by
+ * the label in effect) */
 static int sp_counts(lua_State *L)
 {
 	lp_split *s = check_split(L, 1);
@@ -283,12 +441,34 @@ static int sp_counts(lua_State *L)
 	const char *const *c;
 	size_t n = lp_dataset_classes(ds, &c);
 	int64_t *k = lua_newuserdatauv(L, sizeof(int64_t) * (n ? n : 1), 0);
+	const lp_annotated_split *as = split_annotations(L, 1, s);
 
 	lp_split_class_counts(s, k);
+	if (as) { /* the items kept, by the label in effect */
+		memset(k, 0, sizeof(int64_t) * n);
+		for (int64_t i = 0; i < as->nitems; i++)
+			k[as->labels[as->items[i]]]++;
+	}
 	lua_createtable(L, 0, (int)n);
 	for (size_t i = 0; i < n; i++) {
 		lua_pushinteger(L, (lua_Integer)k[i]);
 		lua_setfield(L, -2, c[i]);
+	}
+	return 1;
+}
+
+/* split:items() -> { 1, 2, ... }: the items in the split (after ds:with_annotations: those not
+ * removed or excluded) */
+static int sp_items(lua_State *L)
+{
+	lp_split *s = check_split(L, 1);
+	const lp_annotated_split *as = split_annotations(L, 1, s);
+	int64_t n = as ? as->nitems : lp_split_count(s);
+
+	lua_createtable(L, (int)n, 0);
+	for (int64_t i = 0; i < n; i++) {
+		lua_pushinteger(L, (lua_Integer)(as ? as->items[i] : i) + 1);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 	return 1;
 }
@@ -388,7 +568,7 @@ static int sp_index(lua_State *L)
 	lua_getfield(L, -1, k);
 	if (lua_isnil(L, -1))
 		return luaL_error(L, "loupe.Split has no field '%s' (name, dataset, classes, item, "
-				  "labels, counts, pixels, scan, stats)", k);
+				  "labels, items, counts, pixels, scan, stats)", k);
 	return 1;
 }
 
@@ -571,6 +751,31 @@ static void read_lists(lua_State *L, lp_split *s, lp_loader_opts *o)
 	lua_pop(L, 1);
 }
 
+/* ds:with_annotations: the labels in effect unless `labels` is given, and no item that left the
+ * split, whether `items` is given or not (the filtered list stays on the stack) */
+static void annotated_lists(lua_State *L, lp_split *s, lp_loader_opts *o)
+{
+	const lp_annotated_split *as = split_annotations(L, 1, s);
+
+	if (!as)
+		return;
+	if (!o->labels)
+		o->labels = as->labels;
+	if (as->nitems == as->n)
+		return;
+	if (!o->items) {
+		o->items = as->items;
+		o->nitems = as->nitems;
+		return;
+	}
+	int64_t *kept = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(o->nitems + 1), 0), m = 0;
+	for (int64_t i = 0; i < o->nitems; i++)
+		if (as->keep[o->items[i]])
+			kept[m++] = o->items[i];
+	o->items = kept;
+	o->nitems = m;
+}
+
 /* loupe.loader(split, { batch, size, ... }) */
 static int l_loader(lua_State *L)
 {
@@ -594,6 +799,7 @@ static int l_loader(lua_State *L)
 	o.prefetch = opt_int(L, 2, "prefetch", 2, 0, 64);
 	read_augment(L, 2, &o.aug);
 	read_lists(L, s, &o);
+	annotated_lists(L, s, &o);
 	o.random_pixels = opt_bool(L, 2, "random_pixels", 0);
 	loader_box *b = lua_newuserdatauv(L, sizeof(*b), 2);
 	b->ld = NULL;
@@ -725,11 +931,12 @@ void lpl_open_dataset(lua_State *L)
 	static const luaL_Reg ds_methods[] = {
 		{ "split", ds_split }, { "splits", ds_splits }, { "skipped", ds_skipped },
 		{ "fingerprint", ds_fingerprint }, { "write", ds_write }, { "free", ds_gc },
-		{ NULL, NULL } };
+		{ "with_annotations", ds_with_annotations }, { NULL, NULL } };
 	static const luaL_Reg sp_meta[] = {
 		{ "__len", sp_len }, { "__tostring", sp_tostring }, { NULL, NULL } };
 	static const luaL_Reg sp_methods[] = {
-		{ "item", sp_item }, { "labels", sp_labels }, { "counts", sp_counts },
+		{ "item", sp_item }, { "labels", sp_labels }, { "items", sp_items },
+		{ "counts", sp_counts },
 		{ "pixels", sp_pixels }, { "scan", sp_scan }, { "stats", sp_stats },
 		{ NULL, NULL } };
 	static const luaL_Reg ld_meta[] = {
@@ -743,6 +950,10 @@ void lpl_open_dataset(lua_State *L)
 	new_class(L, LPL_DATASET, ds_meta, ds_methods, ds_index);
 	new_class(L, LPL_SPLIT, sp_meta, sp_methods, sp_index);
 	new_class(L, LPL_LOADER, ld_meta, ld_methods, NULL);
+	luaL_newmetatable(L, LPL_ANNOTATED);
+	lua_pushcfunction(L, an_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
 	lua_pushvalue(L, -1);
 	luaL_setfuncs(L, fns, 1); /* upvalue: the module table (for plugin_path) */
 }

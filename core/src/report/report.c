@@ -285,6 +285,8 @@ static int page(lpr *r, const char *title)
 		return rc;
 	lpr_puts(&r->b, "<nav><a href='#run'>run</a><a href='#training'>training</a>"
 		 "<a href='#heatmap'>heatmap</a>");
+	if (lp_archive_exists(r->a, "/compare/annotations", &kind) == LP_OK && kind == LP_NODE_GROUP)
+		lpr_puts(&r->b, "<a href='#annotations'>annotations</a>");
 	for (size_t i = 0; i < nan; i++) {
 		if (an[i][0] == '.')
 			continue; /* an analysis' temporary group (analyze.c) */
@@ -298,6 +300,7 @@ static int page(lpr *r, const char *title)
 	section_run(r);
 	section_training(r);
 	section_confusion(r);
+	rc = lpr_annotations_section(r);
 	if (!nan)
 		lpr_puts(&r->b, "<p>No analyses in this archive yet: run <code>loupe analyze "
 			 "RUN.h5</code>.</p>\n");

@@ -35,5 +35,7 @@ char *lpr_attr(lpr *r, const char *obj, const char *name);
 struct lpr_split *lpr_split_find(lpr *r, const char *name);
 const char *lpr_class(const lpr *r, int64_t c); /* "?" out of range */
 int lpr_analysis_section(lpr *r, const char *name);
+/* /compare/annotations (experiments/reannotate_retrain.lua), when the archive has it */
+int lpr_annotations_section(lpr *r);
 
 #endif

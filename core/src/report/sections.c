@@ -304,3 +304,145 @@ int lpr_analysis_section(lpr *r, const char *name)
 	free(skipped);
 	return rc;
 }
+
+/* ---- /compare/annotations: before and after a review's decisions ---------------------------
+ * (experiments/reannotate_retrain.lua; docs/ARCHIVE.md) */
+
+#define CMP "/compare/annotations"
+
+/* a [k] column of /compare/annotations as doubles, or NULL */
+static double *cmp_column(lpr *r, const char *name, size_t k)
+{
+	char path[300];
+	int dtype, rank, kind = 0;
+	int64_t dims[8];
+	double *v;
+
+	snprintf(path, sizeof path, CMP "/%s", name);
+	if (lp_archive_exists(r->a, path, &kind) || kind != LP_NODE_DATASET ||
+	    lp_archive_info(r->a, path, &dtype, &rank, dims) || rank != 1 ||
+	    dims[0] != (int64_t)k || !(v = malloc(sizeof(double) * (k + 1))))
+		return NULL;
+	float *f = malloc(sizeof(float) * (k + 1));
+	if (!f || lp_archive_read(r->a, path, LP_F32, f, sizeof(float) * k)) {
+		free(f);
+		free(v);
+		return NULL;
+	}
+	for (size_t i = 0; i < k; i++)
+		v[i] = f[i];
+	free(f);
+	return v;
+}
+
+static void cmp_classes(lpr *r)
+{
+	double *n = cmp_column(r, "support", r->k), *b = cmp_column(r, "class_accuracy_before", r->k);
+	double *a = cmp_column(r, "class_accuracy_after", r->k);
+
+	if (n && b && a) {
+		lpr_puts(&r->b, "<table class='kv' id='annotations-classes'><tr><th>class</th>"
+			 "<th>items</th><th>before</th><th>after</th><th>change</th></tr>\n");
+		for (size_t c = 0; c < r->k; c++) {
+			if (n[c] <= 0)
+				continue; /* a class merged away: said above */
+			lpr_puts(&r->b, "<tr><td>");
+			lpr_escape(&r->b, lpr_class(r, (int64_t)c));
+			lpr_printf(&r->b, "</td><td>%.0f</td><td>%.3f</td><td>%.3f</td><td>%+.3f</td>"
+				   "</tr>\n", n[c], b[c], a[c], a[c] - b[c]);
+		}
+		lpr_puts(&r->b, "</table>\n");
+	}
+	free(n);
+	free(b);
+	free(a);
+}
+
+static void cmp_pairs(lpr *r)
+{
+	int dtype, rank, kind = 0;
+	int64_t dims[8];
+
+	if (lp_archive_exists(r->a, CMP "/pairs/label", &kind) || kind != LP_NODE_DATASET ||
+	    lp_archive_info(r->a, CMP "/pairs/label", &dtype, &rank, dims) || rank != 1 || !dims[0])
+		return;
+	size_t n = (size_t)dims[0], shown = n < (size_t)r->o.top ? n : (size_t)r->o.top;
+	int32_t *l = malloc(4 * (n + 1)), *p = malloc(4 * (n + 1));
+	int64_t *b = malloc(8 * (n + 1)), *a = malloc(8 * (n + 1));
+	if (l && p && b && a && !lp_archive_read(r->a, CMP "/pairs/label", LP_I32, l, 4 * n) &&
+	    !lp_archive_read(r->a, CMP "/pairs/predicted", LP_I32, p, 4 * n) &&
+	    !lp_archive_read(r->a, CMP "/pairs/before", LP_I64, b, 8 * n) &&
+	    !lp_archive_read(r->a, CMP "/pairs/after", LP_I64, a, 8 * n)) {
+		lpr_printf(&r->b, "<p>Confusions that moved (%zu; the largest moves first):</p>\n"
+			   "<table class='kv' id='annotations-pairs'><tr><th>label</th>"
+			   "<th>predicted</th><th>before</th><th>after</th></tr>\n", n);
+		for (size_t i = 0; i < shown; i++) {
+			lpr_puts(&r->b, "<tr><td>");
+			lpr_escape(&r->b, lpr_class(r, l[i]));
+			lpr_puts(&r->b, "</td><td>");
+			lpr_escape(&r->b, lpr_class(r, p[i]));
+			lpr_printf(&r->b, "</td><td>%" PRId64 "</td><td>%" PRId64 "</td></tr>\n", b[i],
+				   a[i]);
+		}
+		lpr_puts(&r->b, "</table>\n");
+	}
+	free(l);
+	free(p);
+	free(b);
+	free(a);
+}
+
+/* "a into b, ..." by class name, from the merged attribute's "from>into, ..." */
+static void cmp_merged(lpr *r, const char *text)
+{
+	int from, into, used, any = 0;
+	while (text && sscanf(text, " %d>%d%n", &from, &into, &used) == 2) {
+		lpr_puts(&r->b, any++ ? ", " : "");
+		lpr_escape(&r->b, lpr_class(r, from));
+		lpr_puts(&r->b, " into ");
+		lpr_escape(&r->b, lpr_class(r, into));
+		text += used;
+		text += *text == ',';
+	}
+	lpr_puts(&r->b, any ? "" : "none");
+}
+
+int lpr_annotations_section(lpr *r)
+{
+	static const char *const keys[] = { "source", "hash", "relabelled", "removed", "excluded",
+					    "also", "merged", "items", "accuracy_before",
+					    "accuracy_after" };
+	char *v[10];
+	int kind = 0;
+
+	if (lp_archive_exists(r->a, CMP, &kind) || kind != LP_NODE_GROUP)
+		return LP_OK;
+	for (size_t i = 0; i < 10; i++)
+		v[i] = lpr_attr(r, CMP, keys[i]);
+	double before = v[8] ? atof(v[8]) : 0, after = v[9] ? atof(v[9]) : 0;
+	lpr_puts(&r->b, "<section id='annotations'><h2>Before and after the annotations</h2>"
+		 "<p class='meta'>Decisions from ");
+	lpr_escape(&r->b, v[0] ? v[0] : "?");
+	lpr_puts(&r->b, " (hash ");
+	lpr_escape(&r->b, v[1] ? v[1] : "?");
+	lpr_puts(&r->b, "): ");
+	lpr_escape(&r->b, v[2] ? v[2] : "?");
+	lpr_puts(&r->b, " relabelled, ");
+	lpr_escape(&r->b, v[3] ? v[3] : "?");
+	lpr_puts(&r->b, " removed, ");
+	lpr_escape(&r->b, v[4] ? v[4] : "?");
+	lpr_puts(&r->b, " also-shown items excluded (also = ");
+	lpr_escape(&r->b, v[5] ? v[5] : "?");
+	lpr_puts(&r->b, "); merged: ");
+	cmp_merged(r, v[6]);
+	lpr_puts(&r->b, ".</p>\n<p id='annotations-accuracy'>Test accuracy on the merged label set (");
+	lpr_escape(&r->b, v[7] ? v[7] : "?");
+	lpr_printf(&r->b, " items; both models' predictions mapped through the merges): before "
+		   "%.4f, after %.4f (%+.1f points).</p>\n", before, after, 100 * (after - before));
+	cmp_classes(r);
+	cmp_pairs(r);
+	lpr_puts(&r->b, "</section>\n");
+	for (size_t i = 0; i < 10; i++)
+		free(v[i]);
+	return LP_OK;
+}
