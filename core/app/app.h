@@ -20,4 +20,7 @@ int loupe_cmd_analyze(lp_ctx *ctx, int argc, char **argv);
 extern const char loupe_usage_report[];
 int loupe_cmd_report(lp_ctx *ctx, int argc, char **argv);
 
+extern const char loupe_usage_review[];
+int loupe_cmd_review(lp_ctx *ctx, int argc, char **argv);
+
 #endif

@@ -26,6 +26,7 @@ static const char usage[] =
 	"  compare A.h5 B.h5         what differs between two runs: provenance, final metrics\n"
 	"  analyze RUN.h5 [NAME ...] run analyses (label issues, confusion, ...) into the archive\n"
 	"  report RUN.h5 [-o OUT]    one self-contained HTML page: curves, heatmap, findings, images\n"
+	"  review RUN.h5             go through the images in a browser and decide; --blind\n"
 	"  info                      the Vulkan device, its limits, and the plugin directories\n"
 	"\n"
 	"`loupe COMMAND --help` describes each command.\n"
@@ -273,6 +274,7 @@ int main(int argc, char **argv)
 			   : strcmp(cmd, "compare") == 0 ? loupe_usage_compare
 			   : strcmp(cmd, "analyze") == 0 ? loupe_usage_analyze
 			   : strcmp(cmd, "report") == 0  ? loupe_usage_report
+			   : strcmp(cmd, "review") == 0  ? loupe_usage_review
 							 : NULL;
 	if (!help) {
 		fprintf(stderr, "loupe: unknown command '%s'\n\n%s", cmd, usage);
@@ -288,7 +290,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "dataset") != 0 && strcmp(cmd, "compare") != 0 &&
-	    strcmp(cmd, "analyze") != 0 && strcmp(cmd, "report") != 0 && argc > 2) {
+	    strcmp(cmd, "analyze") != 0 && strcmp(cmd, "report") != 0 && strcmp(cmd, "review") != 0 && argc > 2) {
 		fprintf(stderr, "loupe %s: unexpected argument '%s'\n%s", cmd, argv[2], help);
 		return 2;
 	}
@@ -307,6 +309,8 @@ int main(int argc, char **argv)
 		return finish(ctx, loupe_cmd_analyze(ctx, argc - 2, argv + 2));
 	if (strcmp(cmd, "report") == 0)
 		return finish(ctx, loupe_cmd_report(ctx, argc - 2, argv + 2));
+	if (strcmp(cmd, "review") == 0)
+		return finish(ctx, loupe_cmd_review(ctx, argc - 2, argv + 2));
 	if (strcmp(cmd, "dataset") == 0) {
 		char cmdline[4096] = "loupe";
 		size_t len = strlen(cmdline);
