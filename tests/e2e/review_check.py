@@ -242,6 +242,26 @@ check(norm == want, f"/annotations holds exactly the {len(want)} rows of the bro
 with h5py.File(blind, "r") as f:
     acts = list(f["annotations/action"].asstr()[()]) if "annotations" in f else []
 check(acts == ["answer"] * 3, f"the blind copy's /annotations: the browser's three answers ({acts})")
+# the report's "human against the model": the person's and the model's agreement with the
+# given labels, recomputed here from the answers and the test probabilities
+with h5py.File(blind, "r") as f:
+    g = f["annotations"]
+    rows = g["item"][()][g["action"].asstr()[()] == "answer"]
+    ans = g["label"][()][g["action"].asstr()[()] == "answer"]
+    labels = f["dataset/test/labels"][()]
+    pred = f["predictions/test/probs"][()].argmax(axis=1)
+    pitems = f["predictions/test/items"][()]
+last = dict(zip(rows, ans))  # the last answer per item counts
+predicted = dict(zip(pitems, pred))
+person = np.mean([last[i] == labels[i] for i in last])
+model = np.mean([predicted[i] == labels[i] for i in last])
+html = os.path.join(root, "blind.html")
+p = subprocess.run([LOUPE, "report", blind, "-o", html], capture_output=True, text=True)
+text = open(html).read() if p.returncode == 0 else ""
+want_text = (f"{len(last)} images answered. Agreement with the given labels: the person "
+             f"{person:.3f}, the model {model:.3f}.")
+check(want_text in text, f"the blind run's report: '{want_text}'" +
+      ("" if want_text in text else f" not in {html} ({p.stderr.strip()[-300:]})"))
 journal = arch + ".journal"
 with open(journal) as f:
     lines = [json.loads(x) for x in f if x.strip()]

@@ -301,6 +301,7 @@ static int page(lpr *r, const char *title)
 	section_training(r);
 	section_confusion(r);
 	rc = lpr_annotations_section(r);
+	rc = rc ? rc : lpr_human_section(r);
 	if (!nan)
 		lpr_puts(&r->b, "<p>No analyses in this archive yet: run <code>loupe analyze "
 			 "RUN.h5</code>.</p>\n");

@@ -37,5 +37,7 @@ const char *lpr_class(const lpr *r, int64_t c); /* "?" out of range */
 int lpr_analysis_section(lpr *r, const char *name);
 /* /compare/annotations (experiments/reannotate_retrain.lua), when the archive has it */
 int lpr_annotations_section(lpr *r);
+/* human.c: blind mode's answers (/annotations) against the model, when there are any */
+int lpr_human_section(lpr *r);
 
 #endif
