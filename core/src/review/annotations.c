@@ -312,7 +312,8 @@ static int add_journal(lp_ctx *ctx, const char *journal_path, lp_annotation **e,
 		lp_annotations_free(j, nj);
 		return lp_error(ctx, LP_ERR_NOMEM, "annotations: out of memory");
 	}
-	memcpy(all + *n, j + first, (nj - first) * sizeof(*all)); /* their blocks move over */
+	if (nj > first) /* their blocks move over */
+		memcpy(all + *n, j + first, (nj - first) * sizeof(*all));
 	lprv_entries_clear(j, first);
 	free(j);
 	*e = all;

@@ -9,7 +9,8 @@
  *     to the server's own; bodies over 64 KiB are 413; only GET and POST exist;
  *   - no path from a request reaches the file system: the routes are fixed strings, images
  *     are addressed by content hash; a URL with "..", "//", a backslash or a control byte is
- *     refused as a bad path;
+ *     refused as a bad path, and so is one whose decoded or raw URI holds a NUL (a raw NUL
+ *     would cut the URI before libmicrohttpd hands it over: uri_seen catches it);
  *   - every answer carries a Content-Security-Policy without 'unsafe-inline', nosniff and
  *     no-referrer; API answers are no-store, thumbnails immutable; no CORS header is ever sent.
  * Each refusal is counted by reason (GET /api/stats).
@@ -35,7 +36,7 @@ extern const size_t lpv_asset_index_html_len, lpv_asset_app_js_len, lpv_asset_ap
 typedef struct request {
 	char *body;
 	size_t n;
-	int too_large;
+	int too_large, started, hidden; /* hidden: a raw NUL inside the request's URI */
 } request;
 
 static int answer(struct MHD_Connection *c, int status, const char *type, const void *data,
@@ -122,6 +123,9 @@ static int login(lp_review *r, struct MHD_Connection *c)
 	MHD_add_response_header(res, "Location", "/");
 	MHD_add_response_header(res, "Cache-Control", "no-store");
 	MHD_add_response_header(res, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(res, "Content-Security-Policy",
+				"default-src 'self'; img-src 'self'; frame-ancestors 'none'");
 	int rc = MHD_queue_response(c, 303, res);
 	MHD_destroy_response(res);
 	return rc;
@@ -194,7 +198,8 @@ static int guard(lp_review *r, struct MHD_Connection *c, const char *url, const 
 		const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 		snprintf(want, sizeof want, "http://%s", host);
 		if (!header || !origin || strcmp(origin, want) != 0 ||
-		    !type || strncmp(type, "application/json", 16) != 0)
+		    !type || strncmp(type, "application/json", 16) != 0 ||
+		    (type[16] && type[16] != ';' && type[16] != ' '))
 			return refuse(c, &r->c.bad_origin, 403,
 				      "a POST needs the token header, JSON and this origin");
 	}
@@ -233,14 +238,16 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	int answered;
 	(void)version;
 
-	if (!q) { /* first call: headers only */
+	if (!q || !q->started) { /* first call: headers only */
 		__atomic_add_fetch(&r->c.requests, 1, __ATOMIC_RELAXED);
+		if (q && q->hidden)
+			return refuse(c, &r->c.bad_path, 400, "bad path") == MHD_YES ? MHD_YES : MHD_NO;
 		int rc = guard(r, c, url, method, &answered);
 		if (answered)
 			return rc == MHD_YES ? MHD_YES : MHD_NO;
-		q = calloc(1, sizeof *q);
-		if (!q)
+		if (!q && !(q = calloc(1, sizeof *q)))
 			return MHD_NO;
+		q->started = 1;
 		*con = q;
 		return MHD_YES;
 	}
@@ -276,6 +283,30 @@ static void completed(void *cls, struct MHD_Connection *c, void **con,
 	}
 }
 
+/* percent-decoding that keeps a decoded NUL visible: as 0x7f, which bad_path refuses (the
+ * default would cut the URL there, and what follows a %00 would never be checked) */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *uri)
+{
+	(void)cls, (void)c;
+	size_t n = MHD_http_unescape(uri);
+	for (size_t i = 0; i < n; i++)
+		if (uri[i] == 0)
+			uri[i] = 0x7f;
+	return n;
+}
+
+/* Called with the raw URI, cut where the request line's space was: the version ("HTTP/")
+ * follows that NUL at once, unless a raw NUL inside the URI cut it earlier, hiding the rest
+ * of the path from every later check: then the request is marked, and refused. */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	request *q = calloc(1, sizeof *q);
+	(void)cls, (void)c;
+	if (q)
+		q->hidden = strncmp(uri + strlen(uri) + 1, "HTTP/", 5) != 0;
+	return q;
+}
+
 /* serve on host:port (port 0: a free one); r->port gets the port bound */
 int lpv_serve(lp_review *r, const char *host, int port)
 {
@@ -289,7 +320,8 @@ int lpv_serve(lp_review *r, const char *host, int port)
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, 4u,
 		MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)131072, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED,
-		completed, r, MHD_OPTION_END);
+		completed, r, MHD_OPTION_UNESCAPE_CALLBACK, unescape, r,
+		MHD_OPTION_URI_LOG_CALLBACK, uri_seen, r, MHD_OPTION_END);
 	if (!d)
 		return lp_error(r->ctx, LP_ERR_IO, "review: cannot serve on %s:%d (in use?)", host,
 				port);
