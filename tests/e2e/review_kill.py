@@ -2,7 +2,8 @@
 """review_kill.py LOUPE SCRATCH [SEED] — `loupe review` SIGKILLed while a client posts 1,000
 decisions, and restarted each time (docs/REVIEW.md "Where decisions go", "HTTP"):
 
-1. The archive: `loupe run experiments/quickstart.lua RUN.h5 train=300 test=100 epochs=1`;
+1. The archive: `loupe dataset synthetic train=300 test=100 --write RUN.h5` (no training: the
+  server needs no predictions, and the test stays cheap under the validation layer and ASan);
    the item ids from GET /api/class/C for every class.
 2. One client posts 1,000 decisions one after the other (POST /api/decision, keep / unsure /
    remove / relabel / tag on one random item, each with a unique `client` key, Origin, the
@@ -73,9 +74,9 @@ def finish():
 arch = os.path.join(root, "run.h5")
 journal_path = arch + ".journal"
 t0 = time.monotonic()
-p = subprocess.run([LOUPE, "run", QUICKSTART, arch, "train=300", "test=100", "epochs=1"],
+p = subprocess.run([LOUPE, "dataset", "synthetic", "train=300", "test=100", "--write", arch],
                    capture_output=True, text=True)
-check(p.returncode == 0, f"the quick start, 1 epoch ({time.monotonic() - t0:.0f} s)"
+check(p.returncode == 0, f"the archive: synthetic, dataset only, no training ({time.monotonic() - t0:.0f} s)"
       f"{(': ' + (p.stdout + p.stderr).strip()[-300:]) if p.returncode else ''}")
 if p.returncode:
     finish()
