@@ -19,13 +19,13 @@
 -- Usage: loupe run experiments/quickstart.lua [ARCHIVE] [key=value ...]
 --   ARCHIVE   default runs/quickstart.h5; next to it the summary (.txt) and the report (.html)
 --   seed=1 epochs=5 train=1500 test=400 width=0.25 batch=32 lr=0.01 threads=2 folds=2
---   classes=10
+--   classes=10 flip_rate=0.1 (the synthetic dataset's: the fraction of train labels flipped)
 local loupe = require "loupe"
 local mini = require "loupe.models.alexnet_mini"
 
 local o, out = require "loupe.args"(arg, "quickstart", "runs/quickstart.h5", {
   seed = 1, epochs = 5, train = 1500, test = 400, width = 0.25, batch = 32, lr = 0.01,
-  threads = 2, folds = 2, classes = 10 })
+  threads = 2, folds = 2, classes = 10, flip_rate = 0.1 })
 
 loupe.seed(o.seed)
 local dir = out:match("^(.*)/[^/]*$")
@@ -33,7 +33,7 @@ if dir then loupe.mkdir(dir) end
 local run <close> = loupe.archive(out, { script = arg[0] })
 
 local ds = loupe.dataset("synthetic", { seed = o.seed, train = o.train, test = o.test,
-                                       classes = o.classes })
+                                       classes = o.classes, flip_rate = o.flip_rate })
 local train, test = ds:split("train"), ds:split("test")
 ds:write(run) -- decodes each item once: statistics, fingerprint, ground truth
 
