@@ -118,7 +118,8 @@ static int load_predictions(lp_ctx *ctx, lp_archive *a, lpv_model *m, int s)
 			continue;
 		lpv_item *it = &m->items[m->first[s] + (size_t)rows[i]];
 		top_of(probs + i * k, m->K, it);
-		it->score = 1.0f - probs[i * k + it->label];
+		if (it->label >= 0 && it->label < m->K) /* a label out of range stays unscored */
+			it->score = 1.0f - probs[i * k + it->label];
 	}
 	free(probs);
 	free(rows);
