@@ -20,29 +20,13 @@
 #define CHUNK_TARGET 65536 /* bytes per numeric chunk: annotation tables grow a row at a time */
 #define STRING_CHUNK 1024  /* rows per chunk of variable-length strings (heap references) */
 
-static int dtype_types(int dtype, hid_t *ftype, hid_t *mtype, size_t *size)
-{
-	switch (dtype) {
-	case LP_F32: *ftype = H5T_IEEE_F32LE; *mtype = H5T_NATIVE_FLOAT; *size = 4; return 0;
-	case LP_I32: *ftype = H5T_STD_I32LE; *mtype = H5T_NATIVE_INT32; *size = 4; return 0;
-	case LP_I64: *ftype = H5T_STD_I64LE; *mtype = H5T_NATIVE_INT64; *size = 8; return 0;
-	case LP_U8: *ftype = H5T_STD_U8LE; *mtype = H5T_NATIVE_UINT8; *size = 1; return 0;
-	default: return -1;
-	}
-}
-
 static int check_args(lp_archive *a, const char *path, size_t n, const void *data)
 {
-	if (!path || path[0] != '/')
-		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: path must be absolute: '%s'",
-				a->path, path ? path : "(null)");
-	if (!a->writable)
-		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: opened read-only, cannot append "
-				"to %s", a->path, path);
-	if (n && !data)
+	int ret = lph5_check_path(a, path, 1);
+	if (!ret && n && !data)
 		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: no rows to append", a->path,
 				path);
-	return LP_OK;
+	return ret;
 }
 
 /* The dataset's type is ftype (numeric) or a variable-length string (ftype < 0). */
@@ -100,7 +84,6 @@ static int create_table(lp_archive *a, const char *path, hid_t ftype, size_t ele
 {
 	hsize_t zero = 0, max = H5S_UNLIMITED;
 	hsize_t chunk = ftype >= 0 ? CHUNK_TARGET / elem : STRING_CHUNK;
-	const char *label = axis && axis[0] ? axis : "dim_0";
 	hid_t space = H5Screate_simple(1, &zero, &max), dcpl = H5Pcreate(H5P_DATASET_CREATE);
 	int ret = LP_OK;
 
@@ -114,15 +97,13 @@ static int create_table(lp_archive *a, const char *path, hid_t ftype, size_t ele
 			  H5P_DEFAULT);
 	if (*out < 0)
 		ret = lph5_fail(a->ctx, a->path, "cannot create dataset %s", path);
-	else if (H5DSset_label(*out, 0, label) < 0)
-		ret = lph5_fail(a->ctx, a->path, "cannot label axis 0 of %s", path);
+	else
+		ret = lph5_set_axes(a, path, *out, 1, &axis); /* NULL or "": dim_0 */
 out_close:
 	if (dcpl >= 0)
 		H5Pclose(dcpl);
 	if (space >= 0)
 		H5Sclose(space);
-	if (!ret)
-		ret = lp_archive_attr_string(a, path, "axes", label);
 	if (ret && *out >= 0) {
 		H5Dclose(*out);
 		*out = -1;
@@ -191,7 +172,7 @@ int lp_archive_append(lp_archive *a, const char *path, int dtype, size_t n, cons
 
 	if (ret)
 		return ret;
-	if (dtype_types(dtype, &ftype, &mtype, &elem))
+	if (lph5_dtype_map(dtype, &ftype, &mtype, &elem))
 		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: unknown dtype %d", a->path,
 				path, dtype);
 	return append(a, path, ftype, mtype, elem, names[dtype], n, data, axis);

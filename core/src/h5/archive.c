@@ -65,7 +65,7 @@ int lph5_nomem(lp_archive *a, const char *obj)
 	return lp_error(a->ctx, LP_ERR_NOMEM, "archive: %s: out of memory for %s", a->path, obj);
 }
 
-static int check_path(lp_archive *a, const char *path, int write)
+int lph5_check_path(lp_archive *a, const char *path, int write)
 {
 	if (!path || path[0] != '/')
 		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: path must be absolute: '%s'",
@@ -141,7 +141,7 @@ static int in_the_way(lp_archive *a, const char *path, int kind, const char *wan
 /* Open the object at path, or fail naming it: LP_ERR_NOTFOUND when nothing is there. */
 static int open_obj(lp_archive *a, const char *path, int want, hid_t *out)
 {
-	int kind = KIND_NONE, ret = check_path(a, path, 0);
+	int kind = KIND_NONE, ret = lph5_check_path(a, path, 0);
 
 	if (!ret)
 		ret = obj_kind(a, path, &kind);
@@ -225,7 +225,7 @@ static int open_dset(lp_archive *a, const char *path, hid_t *d, meta *m)
 }
 
 /* File type, memory type and element size of a loupe dtype; -1 if unknown. */
-static int dtype_map(int dtype, hid_t *ftype, hid_t *mtype, size_t *size)
+int lph5_dtype_map(int dtype, hid_t *ftype, hid_t *mtype, size_t *size)
 {
 	switch (dtype) {
 	case LP_F32: *ftype = H5T_IEEE_F32LE; *mtype = H5T_NATIVE_FLOAT; *size = 4; return 0;
@@ -268,7 +268,7 @@ static int attr_put(lp_archive *a, const char *obj, const char *name, hid_t ftyp
 		    const void *buf)
 {
 	hid_t o = -1;
-	int ret = check_path(a, obj, 1);
+	int ret = lph5_check_path(a, obj, 1);
 
 	if (!ret && (!name || !name[0]))
 		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: empty attribute name on %s",
@@ -302,7 +302,7 @@ int lp_archive_attr_int(lp_archive *a, const char *obj, const char *name, int64_
 int lp_archive_group(lp_archive *a, const char *path)
 {
 	hid_t g;
-	int kind = KIND_NONE, ret = check_path(a, path, 1);
+	int kind = KIND_NONE, ret = lph5_check_path(a, path, 1);
 
 	if (!ret)
 		ret = obj_kind(a, path, &kind);
@@ -319,7 +319,7 @@ int lp_archive_group(lp_archive *a, const char *path)
 
 int lp_archive_remove(lp_archive *a, const char *path)
 {
-	int kind = KIND_NONE, ret = check_path(a, path, 1);
+	int kind = KIND_NONE, ret = lph5_check_path(a, path, 1);
 
 	if (!ret)
 		ret = obj_kind(a, path, &kind);
@@ -334,10 +334,10 @@ int lp_archive_remove(lp_archive *a, const char *path)
 
 int lp_archive_move(lp_archive *a, const char *from, const char *to)
 {
-	int kind = KIND_NONE, ret = check_path(a, from, 1);
+	int kind = KIND_NONE, ret = lph5_check_path(a, from, 1);
 
 	if (!ret)
-		ret = check_path(a, to, 1);
+		ret = lph5_check_path(a, to, 1);
 	if (!ret)
 		ret = obj_kind(a, from, &kind);
 	if (!ret && kind == KIND_NONE)
@@ -393,7 +393,7 @@ static int create_dset(lp_archive *a, const char *path, hid_t type, int rank, co
 		       size_t elem, int numeric, hid_t *out)
 {
 	hid_t space, dcpl;
-	int kind = KIND_NONE, ret = check_path(a, path, 1);
+	int kind = KIND_NONE, ret = lph5_check_path(a, path, 1);
 
 	if (!ret)
 		ret = obj_kind(a, path, &kind);
@@ -422,7 +422,7 @@ out_space:
 }
 
 /* Dimension labels (h5py: dset.dims[i].label) plus an "axes" attribute, comma-joined. */
-static int set_axes(lp_archive *a, const char *path, hid_t d, int rank, const char *const *axes)
+int lph5_set_axes(lp_archive *a, const char *path, hid_t d, int rank, const char *const *axes)
 {
 	char dflt[LP_MAX_RANK][16];
 	const char *label[LP_MAX_RANK];
@@ -460,11 +460,11 @@ int lp_archive_write(lp_archive *a, const char *path, int dtype, int rank, const
 	hid_t ftype = -1, mtype = -1, d = -1;
 	size_t elem = 0;
 	uint64_t n = 1;
-	int i, ret = check_path(a, path, 1);
+	int i, ret = lph5_check_path(a, path, 1);
 
 	if (ret)
 		return ret;
-	if (dtype_map(dtype, &ftype, &mtype, &elem))
+	if (lph5_dtype_map(dtype, &ftype, &mtype, &elem))
 		return lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: unknown dtype %d", a->path,
 				path, dtype);
 	if (rank < 0 || rank > LP_MAX_RANK || (rank && !dims))
@@ -485,7 +485,7 @@ int lp_archive_write(lp_archive *a, const char *path, int dtype, int rank, const
 	if (n && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
 		ret = lph5_fail(a->ctx, a->path, "cannot write dataset %s", path);
 	if (!ret)
-		ret = set_axes(a, path, d, rank, axes);
+		ret = lph5_set_axes(a, path, d, rank, axes);
 	H5Dclose(d);
 	return ret;
 }
@@ -498,7 +498,7 @@ int lp_archive_write_strings(lp_archive *a, const char *path, size_t n,
 	const char **v;
 	hid_t d = -1;
 	size_t i;
-	int ret = check_path(a, path, 1);
+	int ret = lph5_check_path(a, path, 1);
 
 	if (!ret && n && !strings)
 		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: no strings", a->path, path);
@@ -515,7 +515,7 @@ int lp_archive_write_strings(lp_archive *a, const char *path, size_t n,
 	if (n && H5Dwrite(d, a->str, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
 		ret = lph5_fail(a->ctx, a->path, "cannot write dataset %s", path);
 	if (!ret)
-		ret = set_axes(a, path, d, 1, axes);
+		ret = lph5_set_axes(a, path, d, 1, axes);
 	H5Dclose(d);
 out_free:
 	free(v);
@@ -540,7 +540,7 @@ int lph5_write_text(lp_archive *a, const char *path, const char *text)
 
 int lp_archive_exists(lp_archive *a, const char *path, int *kind)
 {
-	int ret = check_path(a, path, 0);
+	int ret = lph5_check_path(a, path, 0);
 
 	*kind = KIND_NONE;
 	if (!ret)
@@ -576,9 +576,9 @@ static int open_for_read(lp_archive *a, const char *path, int dtype, hid_t *d, m
 			 hid_t *mtype, size_t *elem)
 {
 	hid_t ftype = -1;
-	int ret = check_path(a, path, 0);
+	int ret = lph5_check_path(a, path, 0);
 
-	if (!ret && dtype_map(dtype, &ftype, mtype, elem))
+	if (!ret && lph5_dtype_map(dtype, &ftype, mtype, elem))
 		ret = lp_error(a->ctx, LP_ERR_ARG, "archive: %s: %s: unknown dtype %d", a->path,
 			       path, dtype);
 	if (!ret)

@@ -58,6 +58,12 @@ int lph5_fail(lp_ctx *ctx, const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int lph5_nomem(lp_archive *a, const char *obj);
 int lph5_write_text(lp_archive *a, const char *path, const char *text);
+/* archive.c, shared with append.c: an absolute path (and a writable archive when write);
+ * file type, memory type and element size of a loupe dtype (-1 unknown); axis labels plus
+ * the "axes" attribute (NULL or "" labels: dim_I) */
+int lph5_check_path(lp_archive *a, const char *path, int write);
+int lph5_dtype_map(int dtype, hid_t *ftype, hid_t *mtype, size_t *size);
+int lph5_set_axes(lp_archive *a, const char *path, hid_t d, int rank, const char *const *axes);
 /* The innermost message of HDF5's error stack ("" if none). */
 void lph5_reason(char *buf, size_t size);
 
