@@ -23,7 +23,7 @@
 // curves (<svg class="curve">) are there and drawn when the archive has /metrics.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
+import { loadPlaywright } from './playwright.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -37,20 +37,6 @@ const url = reportArg.startsWith('file:') ? reportArg : pathToFileURL(path.resol
 const expected = JSON.parse(fs.readFileSync(expectArg, 'utf8'));
 const shots = path.resolve(process.env.LOUPE_REPORT_SHOTS || '.');
 const executablePath = process.env.LOUPE_CHROMIUM || '/usr/bin/chromium';
-
-// playwright-core lives in the build tree, not beside this file: ESM ignores NODE_PATH, so
-// resolve it as CommonJS from the directory that holds it.
-function loadPlaywright() {
-  const dirs = [process.env.LOUPE_NODE_DIR,
-                ...(process.env.NODE_PATH || '').split(path.delimiter)].filter(Boolean);
-  for (const dir of dirs) {
-    const req = createRequire(path.join(path.resolve(dir), 'package.json'));
-    try { return req('playwright-core'); } catch (e) {
-      if (e.code !== 'MODULE_NOT_FOUND') throw e;
-    }
-  }
-  return createRequire(import.meta.url)('playwright-core');
-}
 
 // data: URLs in messages cut to their head: a thumbnail's base64 would fill the log.
 const short = (s) => String(s).replace(/(data:[^,\s]{0,40},[^\s)'"]{0,24})[^\s)'"]{16,}/g,

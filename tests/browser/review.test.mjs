@@ -30,7 +30,7 @@
 // any response, URL, alt or title; no item name in the page's text.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
+import { loadPlaywright } from './playwright.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -43,17 +43,6 @@ const shots = path.resolve(process.env.LOUPE_REVIEW_SHOTS || '.');
 const executablePath = process.env.LOUPE_CHROMIUM || '/usr/bin/chromium';
 fs.mkdirSync(shots, { recursive: true });
 
-function loadPlaywright() {
-  const dirs = [process.env.LOUPE_NODE_DIR,
-                ...(process.env.NODE_PATH || '').split(path.delimiter)].filter(Boolean);
-  for (const dir of dirs) {
-    const req = createRequire(path.join(path.resolve(dir), 'package.json'));
-    try { return req('playwright-core'); } catch (e) {
-      if (e.code !== 'MODULE_NOT_FOUND') throw e;
-    }
-  }
-  return createRequire(import.meta.url)('playwright-core');
-}
 
 let browser;
 before(async () => {

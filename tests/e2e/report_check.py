@@ -49,18 +49,7 @@ TOP = 48  # loupe report's default --top
 root = os.path.abspath(os.path.join(SCRATCH, "report"))
 shutil.rmtree(root, ignore_errors=True)
 os.makedirs(root)
-from checks import check, failures  # noqa: E402 (tests/e2e/checks.py)
-
-
-def finish(skip=None):
-    if failures:
-        print(f"{len(failures)} FAILED")
-        sys.exit(1)
-    if skip:
-        print(f"SKIPPED: {skip}", flush=True)
-        sys.exit(77)
-    print("all ok")
-    sys.exit(0)
+from checks import check, failures, finish  # noqa: E402 (tests/e2e/checks.py)
 
 
 def run(*args):
