@@ -50,7 +50,7 @@ QUICKSTART = os.path.join(HERE, "..", "..", "experiments", "quickstart.lua")
 root = os.path.abspath(os.path.join(SCRATCH, "review_kill"))
 shutil.rmtree(root, ignore_errors=True)
 os.makedirs(root)
-from checks import check, failures  # noqa: E402 (tests/e2e/checks.py)
+from checks import check, failures, synthetic_archive  # noqa: E402 (tests/e2e/checks.py)
 
 rng = random.Random(SEED)
 print(f"seed {SEED}", flush=True)
@@ -73,12 +73,7 @@ def finish():
 
 arch = os.path.join(root, "run.h5")
 journal_path = arch + ".journal"
-t0 = time.monotonic()
-p = subprocess.run([LOUPE, "dataset", "synthetic", "train=300", "test=100", "--write", arch],
-                   capture_output=True, text=True)
-check(p.returncode == 0, f"the archive: synthetic, dataset only, no training ({time.monotonic() - t0:.0f} s)"
-      f"{(': ' + (p.stdout + p.stderr).strip()[-300:]) if p.returncode else ''}")
-if p.returncode:
+if not synthetic_archive(LOUPE, arch):
     finish()
 
 

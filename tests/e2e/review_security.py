@@ -29,7 +29,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import h5py
 
@@ -40,7 +39,7 @@ QUICKSTART = os.path.join(HERE, "..", "..", "experiments", "quickstart.lua")
 root = os.path.abspath(os.path.join(SCRATCH, "review_security"))
 shutil.rmtree(root, ignore_errors=True)
 os.makedirs(root)
-from checks import check, failures  # noqa: E402 (tests/e2e/checks.py)
+from checks import check, failures, synthetic_archive  # noqa: E402 (tests/e2e/checks.py)
 
 server = None
 
@@ -60,12 +59,7 @@ def finish():
 
 # ---- the archive and the server ---------------------------------------------------------
 arch = os.path.join(root, "run.h5")
-t0 = time.monotonic()
-p = subprocess.run([LOUPE, "dataset", "synthetic", "train=300", "test=100", "--write", arch],
-                   capture_output=True, text=True)
-check(p.returncode == 0, f"the archive: synthetic, dataset only, no training ({time.monotonic() - t0:.0f} s)"
-      f"{(': ' + (p.stdout + p.stderr).strip()[-300:]) if p.returncode else ''}")
-if p.returncode:
+if not synthetic_archive(LOUPE, arch):
     finish()
 
 errlog = open(os.path.join(root, "review.err"), "w")
