@@ -114,10 +114,7 @@ static void add_items(const lp_review *r, cJSON *j, const lp_annotation *e)
 {
 	cJSON *a = cJSON_AddArrayToObject(j, "items");
 	for (size_t k = 0; k < e->n_items; k++) {
-		int s = -1;
-		for (int t = 0; t < r->m.n_splits; t++)
-			if (strcmp(r->m.splits[t], e->items[k].split) == 0)
-				s = t;
+		int s = lpv_split_index(&r->m, e->items[k].split);
 		if (s < 0 || e->items[k].item < 0 || e->items[k].item >= r->m.rows[s])
 			continue;
 		size_t i = r->m.first[s] + (size_t)e->items[k].item;

@@ -126,7 +126,7 @@ static int load_predictions(lp_ctx *ctx, lp_archive *a, lpv_model *m, int s)
 	return rc;
 }
 
-static int split_index(const lpv_model *m, const char *split)
+int lpv_split_index(const lpv_model *m, const char *split)
 {
 	for (int s = 0; s < m->n_splits; s++)
 		if (strcmp(m->splits[s], split) == 0)
@@ -186,7 +186,7 @@ static int load_findings(lp_archive *a, lpv_model *m, int which)
 	if (mg)
 		m->merges = mg;
 	for (size_t i = 0; f && mg && i < cnt; i++) {
-		int s = split_index(m, split[i]);
+		int s = lpv_split_index(m, split[i]);
 		if (item[i] < 0 && strcmp(kind[i], "merge_candidate") == 0 && cls[i] >= 0 &&
 		    other[i] >= 0 && cls[i] < m->K && other[i] < m->K) {
 			m->merges[m->n_merges++] = (lpv_merge){ cls[i], other[i], score[i],
@@ -296,7 +296,7 @@ static uint64_t mix(uint64_t x)
 static int blind_order(lp_ctx *ctx, lpv_model *m, const lp_review_opts *o)
 {
 	const char *split = o->split ? o->split : "test";
-	int s = split_index(m, split);
+	int s = lpv_split_index(m, split);
 	if (s < 0)
 		return lp_error(ctx, LP_ERR_NOTFOUND, "review --blind: the run has no split '%s' "
 				"with labels under /dataset", split);

@@ -69,6 +69,8 @@ void lpv_model_free(lpv_model *m);
 /* the item with that thumbnail hash, or -1 */
 int64_t lpv_model_by_hash(const lpv_model *m, const char *hash);
 const char *lpv_suspect_name(int s);
+/* the index of a split in m->splits, or -1 */
+int lpv_split_index(const lpv_model *m, const char *split);
 
 typedef struct lpv_counters {
 	uint64_t requests, no_token, bad_token, bad_host, bad_origin, bad_method, bad_path,
