@@ -342,15 +342,10 @@ static int load_all(lp_ctx *ctx, lp_archive *a, const lp_review_opts *o, lpv_mod
 	return o->blind ? blind_order(ctx, m, o) : 0;
 }
 
-int lpv_model_load(lp_ctx *ctx, const char *run, const lp_review_opts *o, lpv_model *m)
+int lpv_model_load(lp_ctx *ctx, lp_archive *a, const lp_review_opts *o, lpv_model *m)
 {
-	lp_archive *a;
-
 	memset(m, 0, sizeof *m);
-	if (lp_archive_open(ctx, run, 0, &a))
-		return -1;
 	int rc = load_all(ctx, a, o, m);
-	lp_archive_close(a);
 	if (rc)
 		lpv_model_free(m);
 	return rc ? -1 : 0;

@@ -42,26 +42,33 @@ static int fold_first(lp_review *r)
 	return rc;
 }
 
-static int load_state(lp_review *r)
+/* the decisions so far (the archive's /annotations and the journal) and the images */
+static int load_state(lp_review *r, lp_archive *a)
 {
-	lp_archive *a;
 	const lp_annotation *e;
 	size_t n = lp_journal_entries(r->journal, &e);
 
+	if (lp_annotations_load(r->ctx, a, r->journal_path, &r->state))
+		return -1;
+	if (lp_run_images_open(r->ctx, a, r->images_root, &r->images)) {
+		r->images = NULL;
+		snprintf(r->notice + strlen(r->notice), sizeof r->notice - strlen(r->notice),
+			 "%sno images: %s", *r->notice ? "; " : "", lp_ctx_errmsg(r->ctx));
+	}
+	r->last_seq = n ? e[n - 1].seq : 0;
+	return 0;
+}
+
+/* the run, read once (each open reads the whole file in a child first): model and state */
+static int load(lp_review *r, const lp_review_opts *o)
+{
+	lp_archive *a;
 	if (lp_archive_open(r->ctx, r->run, 0, &a))
 		return -1;
-	int rc = lp_annotations_load(r->ctx, a, r->journal_path, &r->state);
-	if (!rc) {
-		r->images = NULL;
-		if (lp_run_images_open(r->ctx, a, r->images_root, &r->images)) {
-			r->images = NULL;
-			snprintf(r->notice + strlen(r->notice), sizeof r->notice - strlen(r->notice),
-				 "%sno images: %s", *r->notice ? "; " : "", lp_ctx_errmsg(r->ctx));
-		}
-	}
+	int rc = lpv_model_load(r->ctx, a, o, &r->m) ||
+		 lp_journal_open(r->ctx, r->journal_path, &r->journal) || load_state(r, a);
 	lp_archive_close(a);
-	r->last_seq = n ? e[n - 1].seq : 0;
-	return rc;
+	return rc ? -1 : 0;
 }
 
 static void origins(lp_review *r, const char *host)
@@ -78,8 +85,7 @@ static void origins(lp_review *r, const char *host)
 static int start(lp_review *r, const lp_review_opts *o)
 {
 	const char *host = o->host ? o->host : "127.0.0.1";
-	if (new_token(r) || fold_first(r) || lpv_model_load(r->ctx, r->run, o, &r->m) ||
-	    lp_journal_open(r->ctx, r->journal_path, &r->journal) || load_state(r))
+	if (new_token(r) || fold_first(r) || load(r, o))
 		return -1;
 	if (lpv_serve(r, host, o->port))
 		return -1;

@@ -64,7 +64,7 @@ typedef struct lpv_model {
 	size_t n_blind;
 } lpv_model;
 
-int lpv_model_load(lp_ctx *ctx, const char *run, const lp_review_opts *o, lpv_model *m);
+int lpv_model_load(lp_ctx *ctx, lp_archive *a, const lp_review_opts *o, lpv_model *m);
 void lpv_model_free(lpv_model *m);
 /* the item with that thumbnail hash, or -1 */
 int64_t lpv_model_by_hash(const lpv_model *m, const char *hash);
